@@ -1,0 +1,47 @@
+# The README's two commands: `make book` and `make test`. Each target sets itself up:
+# a .venv with the pinned packages (requirements.txt), the package in editable mode, and the
+# Debian Fashion-MNIST files where apt-get is available. Re-running is fast once set up.
+SHELL := /bin/bash
+PYTHON ?= python3
+VENV ?= .venv
+PY := $(VENV)/bin/python
+STAMP := $(VENV)/.installed
+FMNIST_DIR := /usr/share/datasets/fashion-mnist
+PROFILE ?= quick
+PYTEST_ARGS ?=
+
+.PHONY: setup data test book notebooks lint clean
+
+$(STAMP): requirements.txt pyproject.toml
+	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade-strategy only-if-needed -r requirements.txt
+	$(PY) -m pip install --quiet --no-deps --no-build-isolation -e .
+	@touch $(STAMP)
+
+setup: $(STAMP)
+
+# Fashion-MNIST from Debian (offline). Elsewhere, see README: the library can also read a folder
+# or download with torchvision where the internet is reachable.
+data:
+	@if [ -f $(FMNIST_DIR)/train-images-idx3-ubyte.gz ] && [ -f $(FMNIST_DIR)/t10k-labels-idx1-ubyte.gz ]; then \
+		echo "Fashion-MNIST: $(FMNIST_DIR)"; \
+	elif command -v apt-get >/dev/null 2>&1 && [ "$$(id -u)" = 0 ]; then \
+		echo "Installing Fashion-MNIST from Debian (dataset-fashion-mnist)"; \
+		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq dataset-fashion-mnist >/dev/null; \
+	else \
+		echo "warning: Fashion-MNIST not installed and apt-get unavailable (or not root);"; \
+		echo "         run 'sudo apt-get install dataset-fashion-mnist' or see README 'Data'."; \
+	fi
+
+test: setup data
+	@$(PY) -m pytest $(PYTEST_ARGS); rc=$$?; \
+	if [ $$rc -eq 5 ]; then echo "error: pytest collected no tests" >&2; exit 1; fi; exit $$rc
+
+notebooks: setup data
+	$(PY) -m imbalanced_contrastive notebooks --profile $(PROFILE)
+
+book: setup data
+	$(PY) -m imbalanced_contrastive book --profile $(PROFILE)
+
+clean:
+	rm -rf book/_build book/_generated .pytest_cache

@@ -1,0 +1,114 @@
+"""CIFAR-10 and CIFAR-100 in torchvision's python-pickle format (Krizhevsky 2009).
+
+Layout (as torchvision extracts it)::
+
+    <root>/cifar-10-batches-py/{data_batch_1..5, test_batch, batches.meta}
+    <root>/cifar-100-python/{train, test, meta}
+
+Each batch is a pickled dict with ``b"data"`` (``uint8 [N, 3072]``, channel-major 32x32) and
+``b"labels"`` (CIFAR-10) or ``b"fine_labels"`` (CIFAR-100). Where the internet is reachable,
+``download=True`` lets torchvision fetch and MD5-check the archive; local files are validated by
+shape and label range.
+"""
+
+from __future__ import annotations
+
+import pickle
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from imbalanced_contrastive.data.dataset import ImageArrayDataset
+from imbalanced_contrastive.data.files import cache_dir
+
+_LAYOUT = {
+    "cifar10": {
+        "folder": "cifar-10-batches-py",
+        "train": [f"data_batch_{i}" for i in range(1, 6)],
+        "test": ["test_batch"],
+        "meta": ("batches.meta", b"label_names"),
+        "label_key": b"labels",
+        "num_classes": 10,
+    },
+    "cifar100": {
+        "folder": "cifar-100-python",
+        "train": ["train"],
+        "test": ["test"],
+        "meta": ("meta", b"fine_label_names"),
+        "label_key": b"fine_labels",
+        "num_classes": 100,
+    },
+}
+
+HOW_TO_OBTAIN = (
+    "Obtain CIFAR in one of two ways:\n"
+    "  1. with internet access (e.g. Colab): pass download=True (torchvision downloads and checks\n"
+    "     the archive into the cache directory);\n"
+    "  2. extract the official python archive (cifar-10-python.tar.gz / cifar-100-python.tar.gz)\n"
+    "     into a directory and pass it as data_dir."
+)
+
+
+def _unpickle(path: Path) -> dict:
+    with open(path, "rb") as f:
+        return pickle.load(f, encoding="bytes")
+
+
+def _find_root(name: str, data_dir: str | Path | None) -> Path | None:
+    folder = _LAYOUT[name]["folder"]
+    roots = ([Path(data_dir).expanduser()] if data_dir is not None else []) + [cache_dir() / "cifar", cache_dir()]
+    for root in roots:
+        for candidate in (root / folder, root):
+            files = _LAYOUT[name]["train"] + _LAYOUT[name]["test"] + [_LAYOUT[name]["meta"][0]]
+            if all((candidate / f).is_file() for f in files):
+                return candidate
+    return None
+
+
+def load_cifar(
+    name: str, data_dir: str | Path | None = None, download: bool = False
+) -> tuple[ImageArrayDataset, ImageArrayDataset]:
+    """Load CIFAR-10 (``name="cifar10"``) or CIFAR-100 (``"cifar100"``).
+
+    Returns:
+        ``(train, test)`` with images ``uint8 [N, 3, 32, 32]`` and labels ``int64 [N]``.
+
+    Raises:
+        ValueError: unknown ``name`` or malformed files.
+        FileNotFoundError: no local copy and no download; the message says how to obtain one.
+    """
+    if name not in _LAYOUT:
+        raise ValueError(f"name must be one of {sorted(_LAYOUT)}; got {name!r}")
+    spec = _LAYOUT[name]
+    folder = _find_root(name, data_dir)
+    if folder is None and download:
+        from torchvision.datasets import CIFAR10, CIFAR100
+
+        target = cache_dir() / "cifar"
+        (CIFAR10 if name == "cifar10" else CIFAR100)(root=str(target), train=True, download=True)
+        folder = _find_root(name, target)
+    if folder is None:
+        raise FileNotFoundError(
+            f"{name} not found under {data_dir or '(no data_dir)'} or the cache {cache_dir()}: "
+            f"expected the folder {spec['folder']} with {spec['train'] + spec['test']}.\n" + HOW_TO_OBTAIN
+        )
+    meta_file, meta_key = spec["meta"]
+    classes = [c.decode() if isinstance(c, bytes) else str(c) for c in _unpickle(folder / meta_file)[meta_key]]
+    if len(classes) != spec["num_classes"]:
+        raise ValueError(f"{folder / meta_file} lists {len(classes)} classes; {name} has {spec['num_classes']}")
+
+    def read(files: list[str]) -> ImageArrayDataset:
+        images, labels = [], []
+        for f in files:
+            batch = _unpickle(folder / f)
+            data = np.asarray(batch[b"data"], dtype=np.uint8)
+            if data.ndim != 2 or data.shape[1] != 3072:
+                raise ValueError(f"{folder / f}: data must have shape [N, 3072]; got {data.shape}")
+            images.append(data.reshape(-1, 3, 32, 32))
+            labels.append(np.asarray(batch[spec["label_key"]], dtype=np.int64))
+        return ImageArrayDataset(
+            torch.from_numpy(np.concatenate(images)), torch.from_numpy(np.concatenate(labels)), classes, name
+        )
+
+    return read(spec["train"]), read(spec["test"])

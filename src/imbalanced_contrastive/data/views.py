@@ -1,0 +1,154 @@
+"""Augmented views for contrastive learning.
+
+Two paths produce the same kind of views:
+
+* :class:`BatchAugment` works on a whole batch of in-memory images at once, on any device (CPU or
+  GPU): random resized crop + translation (one affine ``grid_sample``), horizontal flip, and
+  brightness/contrast jitter, all drawn from a ``torch.Generator`` so a seed fixes every view.
+  On a GPU the dataset stays on the device and an epoch is bounded by the model, not a loader.
+* :func:`pil_view_transform` is a torchvision pipeline for image files (ISIC 2018).
+"""
+
+from __future__ import annotations
+
+import math
+
+import torch
+import torch.nn.functional as F
+
+# Per-dataset channel statistics used to standardise inputs.
+NORMALIZATION = {
+    "fmnist": ((0.2860,), (0.3530,)),
+    "cifar10": ((0.4914, 0.4822, 0.4465), (0.2470, 0.2435, 0.2616)),
+    "cifar100": ((0.5071, 0.4865, 0.4409), (0.2673, 0.2564, 0.2762)),
+    "dermamnist": ((0.7631, 0.5381, 0.5614), (0.1366, 0.1543, 0.1692)),
+    "isic2018": ((0.7635, 0.5461, 0.5705), (0.1409, 0.1526, 0.1700)),
+}
+
+
+def to_float(images: torch.Tensor, dataset: str) -> torch.Tensor:
+    """``uint8 [B, C, H, W]`` -> standardised ``float32 [B, C, H, W]`` with the dataset's statistics."""
+    if dataset not in NORMALIZATION:
+        raise ValueError(f"dataset must be one of {sorted(NORMALIZATION)}; got {dataset!r}")
+    mean, std = NORMALIZATION[dataset]
+    x = images.float().div_(255.0)
+    m = torch.tensor(mean, device=x.device).view(1, -1, 1, 1)
+    s = torch.tensor(std, device=x.device).view(1, -1, 1, 1)
+    return (x - m) / s
+
+
+class BatchAugment:
+    """Random views of a batch, computed on the batch's device.
+
+    Args:
+        scale: range of the crop area as a fraction of the image (RandomResizedCrop-like).
+        max_translate: largest shift as a fraction of the side.
+        flip: apply random horizontal flips (off for digits/letters, on for clothes and lesions).
+        jitter: strength of the brightness/contrast jitter (0 disables it).
+    """
+
+    def __init__(
+        self,
+        scale: tuple[float, float] = (0.6, 1.0),
+        max_translate: float = 0.125,
+        flip: bool = True,
+        jitter: float = 0.4,
+    ) -> None:
+        if not 0 < scale[0] <= scale[1] <= 1:
+            raise ValueError(f"scale must satisfy 0 < low <= high <= 1; got {scale}")
+        if not 0 <= max_translate < 1:
+            raise ValueError(f"max_translate must be in [0, 1); got {max_translate}")
+        if jitter < 0:
+            raise ValueError(f"jitter must be >= 0; got {jitter}")
+        self.scale, self.max_translate, self.flip, self.jitter = scale, max_translate, flip, jitter
+
+    def __call__(self, x: torch.Tensor, generator: torch.Generator | None = None) -> torch.Tensor:
+        """Augment ``x`` (``float [B, C, H, W]``, standardised); returns the same shape.
+
+        Random parameters are drawn on the CPU from ``generator`` and then moved to ``x.device``,
+        so the same seed gives the same views on CPU and GPU.
+        """
+        b = x.shape[0]
+
+        def rand(*shape: int) -> torch.Tensor:
+            return torch.rand(*shape, generator=generator).to(x.device)
+
+        area = self.scale[0] + (self.scale[1] - self.scale[0]) * rand(b)
+        side = area.sqrt()  # keep the aspect ratio: zoom factor per sample
+        sign = torch.where(rand(b) < 0.5, -1.0, 1.0) if self.flip else torch.ones(b, device=x.device)
+        room = (1 - side) + 2 * self.max_translate
+        tx = (rand(b) * 2 - 1) * room
+        ty = (rand(b) * 2 - 1) * room
+        theta = torch.zeros(b, 2, 3, device=x.device, dtype=x.dtype)
+        theta[:, 0, 0] = side * sign
+        theta[:, 1, 1] = side
+        theta[:, 0, 2] = tx
+        theta[:, 1, 2] = ty
+        grid = F.affine_grid(theta, list(x.shape), align_corners=False)
+        fill = x.amin(dim=(1, 2, 3), keepdim=True)
+        out = F.grid_sample(x - fill, grid, mode="bilinear", padding_mode="zeros", align_corners=False) + fill
+        if self.jitter > 0:
+            brightness = (rand(b) * 2 - 1).mul_(self.jitter).view(b, 1, 1, 1)
+            contrast = (1 + (rand(b) * 2 - 1) * self.jitter).view(b, 1, 1, 1)
+            mean = out.mean(dim=(1, 2, 3), keepdim=True)
+            out = (out - mean) * contrast + mean + brightness
+        return out
+
+
+def make_views(
+    x: torch.Tensor, n_views: int, augment: BatchAugment | None, generator: torch.Generator | None = None
+) -> torch.Tensor:
+    """Stack ``n_views`` independent augmentations of ``x``.
+
+    Args:
+        x: standardised images. Shape: ``[B, C, H, W]``.
+        n_views: number of views (>= 1); the two- and three-view pipelines of the papers use 2 and 3.
+        augment: the augmentation, or ``None`` to repeat ``x`` unchanged.
+
+    Returns:
+        Views. Shape: ``[B, n_views, C, H, W]``.
+    """
+    if n_views < 1:
+        raise ValueError(f"n_views must be >= 1; got {n_views}")
+    views = [x if augment is None else augment(x, generator) for _ in range(n_views)]
+    return torch.stack(views, dim=1)
+
+
+def pil_view_transform(dataset: str, size: int, train: bool = True):
+    """A torchvision pipeline (PIL image -> standardised tensor) for image-file datasets.
+
+    Training views follow the SuperCon/ACL recipe (``shared/papers/acl.md`` section 5.2): random
+    resized crop, colour jitter (p = 0.3), grayscale (p = 0.2), horizontal flip, Gaussian blur
+    (p = 0.2). Evaluation resizes only.
+    """
+    from torchvision import transforms as T
+
+    if dataset not in NORMALIZATION:
+        raise ValueError(f"dataset must be one of {sorted(NORMALIZATION)}; got {dataset!r}")
+    mean, std = NORMALIZATION[dataset]
+    tail = [T.ToTensor(), T.Normalize(mean, std)]
+    if not train:
+        return T.Compose([T.Resize((size, size))] + tail)
+    blur = max(3, int(math.ceil(size / 32)) | 1)
+    return T.Compose(
+        [
+            T.RandomResizedCrop(size),
+            T.RandomApply([T.ColorJitter(0.8, 0.8, 0.8, 0.2)], p=0.3),
+            T.RandomGrayscale(p=0.2),
+            T.RandomHorizontalFlip(),
+            T.RandomApply([T.GaussianBlur(blur, sigma=(1.0, 2.0))], p=0.2),
+        ]
+        + tail
+    )
+
+
+class MultiViewTransform:
+    """Apply a transform ``n_views`` times; returns a tensor ``[n_views, C, H, W]``."""
+
+    def __init__(self, transform, n_views: int = 2) -> None:
+        if n_views < 1:
+            raise ValueError(f"n_views must be >= 1; got {n_views}")
+        self.transform, self.n_views = transform, n_views
+
+    def __call__(self, image) -> torch.Tensor:
+        return torch.stack([self.transform(image) for _ in range(self.n_views)])

@@ -1,0 +1,76 @@
+"""Metrics of the papers: accuracy ("weighted accuracy" in the ACL paper), balanced accuracy
+(mean per-class recall, their "unweighted accuracy"), per-class and many/medium/few accuracy,
+the confusion matrix, and embedding extraction."""
+
+from __future__ import annotations
+
+from typing import Callable
+
+import torch
+
+from imbalanced_contrastive.data.dataset import ImageArrayDataset
+from imbalanced_contrastive.data.imbalance import GROUP_NAMES, ClassGroups
+from imbalanced_contrastive.data.views import to_float
+
+
+def confusion_matrix(preds: torch.Tensor, labels: torch.Tensor, num_classes: int) -> torch.Tensor:
+    """Counts ``M[true, predicted]``. Shape: ``[num_classes, num_classes]`` (``int64``)."""
+    if preds.shape != labels.shape or preds.dim() != 1:
+        raise ValueError(f"preds and labels must be 1-D of equal length; got {tuple(preds.shape)}, {tuple(labels.shape)}")
+    idx = labels.long() * num_classes + preds.long()
+    return torch.bincount(idx, minlength=num_classes * num_classes).view(num_classes, num_classes)
+
+
+def per_class_accuracy(confusion: torch.Tensor) -> list[float | None]:
+    """Recall of each class; ``None`` for a class absent from the evaluation set."""
+    support = confusion.sum(dim=1)
+    return [float(confusion[c, c] / support[c]) if support[c] > 0 else None for c in range(confusion.shape[0])]
+
+
+def classification_metrics(
+    preds: torch.Tensor, labels: torch.Tensor, num_classes: int, groups: ClassGroups | None = None
+) -> dict:
+    """All metrics of a prediction.
+
+    Returns:
+        ``accuracy``, ``balanced_accuracy`` (mean recall over the classes present), ``per_class``
+        accuracy, ``many``/``medium``/``few`` accuracy (mean recall over the group's classes;
+        ``None`` for an empty group) when ``groups`` is given, and the ``confusion`` matrix as lists.
+    """
+    cm = confusion_matrix(preds.cpu(), labels.cpu(), num_classes)
+    per_class = per_class_accuracy(cm)
+    present = [a for a in per_class if a is not None]
+    out = {
+        "accuracy": float(cm.diag().sum() / cm.sum()) if cm.sum() > 0 else float("nan"),
+        "balanced_accuracy": sum(present) / len(present) if present else float("nan"),
+        "per_class": per_class,
+        "confusion": cm.tolist(),
+    }
+    if groups is not None:
+        for g in GROUP_NAMES:
+            accs = [per_class[c] for c in groups.members(g) if per_class[c] is not None]
+            out[g] = sum(accs) / len(accs) if accs else None
+    return out
+
+
+@torch.no_grad()
+def map_dataset(
+    fn: Callable[[torch.Tensor], torch.Tensor], data: ImageArrayDataset, device: torch.device, batch_size: int = 512
+) -> torch.Tensor:
+    """Apply ``fn`` to standardised batches of ``data`` on ``device`` and concatenate on the CPU."""
+    outs = []
+    for start in range(0, len(data), batch_size):
+        x = to_float(data.images[start : start + batch_size].to(device), data.name)
+        outs.append(fn(x).float().cpu())
+    return torch.cat(outs) if outs else torch.empty(0)
+
+
+def sample_embeddings(
+    embed: Callable[[torch.Tensor], torch.Tensor], data: ImageArrayDataset, device: torch.device,
+    max_points: int = 2000, seed: int = 0,
+) -> tuple[torch.Tensor, torch.Tensor]:
+    """A seeded, fixed-size sample of embeddings with their labels (for UMAP figures)."""
+    g = torch.Generator().manual_seed(seed)
+    idx = torch.randperm(len(data), generator=g)[: max_points].sort().values
+    sub = data.subset(idx)
+    return map_dataset(embed, sub, device), sub.labels.clone()

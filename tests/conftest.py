@@ -1,0 +1,39 @@
+"""Shared fixtures: real Fashion-MNIST (required), small real-format files written on the fly."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+
+from imbalanced_contrastive.data.fashion_mnist import locate_fashion_mnist
+
+REPO = Path(__file__).resolve().parents[1]
+
+torch.set_num_threads(2)
+
+
+@pytest.fixture(scope="session")
+def real_fmnist_dir() -> Path:
+    """The real Fashion-MNIST directory. `make test` installs it; without it the test fails."""
+    where = locate_fashion_mnist()
+    if where is None:
+        pytest.fail(
+            "real Fashion-MNIST is required by this test: run `make data` (apt-get install "
+            "dataset-fashion-mnist) or set IMBALANCED_CONTRASTIVE_DATA to a folder with the four files"
+        )
+    return where
+
+
+@pytest.fixture(autouse=True)
+def _isolated_cache(tmp_path_factory, monkeypatch):
+    """Point the user cache at an empty folder so tests never read a developer's cache."""
+    monkeypatch.setenv("IMBALANCED_CONTRASTIVE_DATA", str(tmp_path_factory.mktemp("cache")))
+
+
+def fake_images(n: int, h: int = 28, w: int = 28, c: int | None = None, seed: int = 0) -> np.ndarray:
+    rng = np.random.default_rng(seed)
+    shape = (n, h, w) if c is None else (n, h, w, c)
+    return rng.integers(0, 256, size=shape, dtype=np.uint8)
