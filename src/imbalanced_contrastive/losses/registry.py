@@ -1,0 +1,61 @@
+"""Losses by name, for notebooks and the command line: ``get_loss("afcl", gamma=2, eta=100)``."""
+
+from __future__ import annotations
+
+import inspect
+
+import torch.nn as nn
+
+from imbalanced_contrastive.losses.asymmetric import (
+    AsymmetricContrastiveLoss,
+    AsymmetricFocalContrastiveLoss,
+    ContrastiveLoss,
+    FocalContrastiveLoss,
+)
+from imbalanced_contrastive.losses.classification import CrossEntropyLoss, FocalLoss
+from imbalanced_contrastive.losses.supcon import SupConLoss
+
+LOSSES: dict[str, type[nn.Module]] = {
+    "supcon": SupConLoss,
+    "cl": ContrastiveLoss,
+    "fcl": FocalContrastiveLoss,
+    "acl": AsymmetricContrastiveLoss,
+    "afcl": AsymmetricFocalContrastiveLoss,
+    "ce": CrossEntropyLoss,
+    "focal": FocalLoss,
+}
+
+
+def register_loss(name: str, cls: type[nn.Module]) -> None:
+    """Add a loss to the registry (used by the long-tail loss modules)."""
+    if name in LOSSES and LOSSES[name] is not cls:
+        raise ValueError(f"a different loss is already registered as {name!r}")
+    LOSSES[name] = cls
+
+
+def loss_parameters(name: str) -> list[str]:
+    """The constructor parameters of the loss ``name``."""
+    cls = _lookup(name)
+    return [p for p in inspect.signature(cls.__init__).parameters if p != "self"]
+
+
+def _lookup(name: str) -> type[nn.Module]:
+    key = name.lower() if isinstance(name, str) else name
+    if key not in LOSSES:
+        raise ValueError(f"loss must be one of {sorted(LOSSES)}; got {name!r}")
+    return LOSSES[key]
+
+
+def get_loss(name: str, **kwargs) -> nn.Module:
+    """Build the loss ``name`` with ``kwargs``.
+
+    Raises:
+        ValueError: an unknown name (listing the registered ones), or a parameter the loss does
+            not take (listing the ones it does).
+    """
+    cls = _lookup(name)
+    allowed = loss_parameters(name)
+    unknown = sorted(set(kwargs) - set(allowed))
+    if unknown:
+        raise ValueError(f"loss {name!r} takes the parameters {allowed}; got unknown {unknown}")
+    return cls(**kwargs)
