@@ -72,3 +72,55 @@ def focal(logits, targets, gamma, alpha=None):
         w = 1.0 if alpha is None else alpha[t]
         total += -w * (1 - pt) ** gamma * logp
     return total / len(targets)
+
+
+def bcl(features, labels, prototypes, tau, class_averaging=True, scale=1.0, offset=None, margin=None):
+    """rcl_bcl.md 2.3(b) and 3.6, written as loops: the (generalised) BCL per-anchor mean."""
+    rows, y = flatten(features, labels)
+    contrast = [(r, c) for r, c in zip(rows, y)]
+    if prototypes is not None:
+        contrast += [([float(x) for x in p.double()], j) for j, p in enumerate(prototypes)]
+    losses = []
+    for i, (zi, yi) in enumerate(zip(rows, y)):
+        others = [(k, a, c) for k, (a, c) in enumerate(contrast) if k != i]
+
+        def logit(a, c):
+            value = scale * sum(u * v for u, v in zip(zi, a))
+            if margin is not None and c == yi:
+                value -= margin[yi]
+            value /= tau
+            if offset is not None:
+                value += offset[c]
+            return value
+
+        positives = [(a, c) for _, a, c in others if c == yi]
+        if not positives:
+            continue
+        denom = 0.0
+        for _, a, c in others:
+            omega = sum(1 for _, _, c2 in others if c2 == c) if class_averaging else 1
+            denom += math.exp(logit(a, c)) / omega
+        losses.append(-sum(logit(a, c) - math.log(denom) for a, c in positives) / len(positives))
+    return sum(losses) / len(losses) if losses else 0.0
+
+
+def cbsc(features, labels, tau, weights, keys=None, key_labels=None, qp=1, qn=1):
+    """rescom.md 4.2 and 4.5 as loops: class-weighted SupCon over batch + mined queue keys."""
+    rows, y = flatten(features, labels)
+    n = len(rows)
+    total = 0.0
+    for a in range(n):
+        dot = lambda v: sum(u * w for u, w in zip(rows[a], v))  # noqa: E731
+        batch = [(dot(rows[j]) / tau, y[j] == y[a]) for j in range(n) if j != a]
+        queue = []
+        if keys is not None:
+            own = sorted(dot(k) for k, c in zip(keys, key_labels) if c == y[a])[:qp]
+            other = sorted((dot(k) for k, c in zip(keys, key_labels) if c != y[a]), reverse=True)[:qn]
+            queue = [(s / tau, True) for s in own] + [(s / tau, False) for s in other]
+        entries = batch + queue
+        m = max(v for v, _ in entries)
+        log_denom = m + math.log(sum(math.exp(v - m) for v, _ in entries))
+        pos = [v for v, is_pos in entries if is_pos]
+        loss = -sum(v - log_denom for v in pos) / len(pos) if pos else 0.0
+        total += weights[y[a]] * loss
+    return total / n

@@ -145,3 +145,13 @@ def one_minus(p: torch.Tensor) -> torch.Tensor:
 def zero_loss(z: torch.Tensor) -> torch.Tensor:
     """A zero scalar connected to the graph of ``z`` (``backward()`` works and gives zero gradients)."""
     return z.sum() * 0.0
+
+
+def check_class_counts(class_counts) -> torch.Tensor:
+    """Training-set class counts as a float64 tensor ``[C]``; every count must be >= 1, ``C >= 2``."""
+    counts = torch.as_tensor(class_counts, dtype=torch.float64).flatten()
+    if counts.numel() < 2:
+        raise ValueError(f"class_counts must list at least 2 classes; got {counts.numel()}")
+    if not torch.isfinite(counts).all() or (counts < 1).any():
+        raise ValueError("class_counts must be finite counts >= 1 (every class needs a training sample)")
+    return counts

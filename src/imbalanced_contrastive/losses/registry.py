@@ -12,7 +12,15 @@ from imbalanced_contrastive.losses.asymmetric import (
     ContrastiveLoss,
     FocalContrastiveLoss,
 )
+from imbalanced_contrastive.losses.balanced import BalancedContrastiveLoss
 from imbalanced_contrastive.losses.classification import CrossEntropyLoss, FocalLoss
+from imbalanced_contrastive.losses.classification_lt import (
+    BalancedSoftmaxLoss,
+    LogitAdjustedCrossEntropy,
+    SiameseBalancedSoftmaxLoss,
+)
+from imbalanced_contrastive.losses.rebalanced import RebalancedContrastiveLoss
+from imbalanced_contrastive.losses.rescom import ClassBalancedSupConLoss
 from imbalanced_contrastive.losses.supcon import SupConLoss
 
 LOSSES: dict[str, type[nn.Module]] = {
@@ -23,14 +31,13 @@ LOSSES: dict[str, type[nn.Module]] = {
     "afcl": AsymmetricFocalContrastiveLoss,
     "ce": CrossEntropyLoss,
     "focal": FocalLoss,
+    "bcl": BalancedContrastiveLoss,
+    "rcl": RebalancedContrastiveLoss,
+    "rescom": ClassBalancedSupConLoss,
+    "la_ce": LogitAdjustedCrossEntropy,
+    "balanced_softmax": BalancedSoftmaxLoss,
+    "siamese_balanced_softmax": SiameseBalancedSoftmaxLoss,
 }
-
-
-def register_loss(name: str, cls: type[nn.Module]) -> None:
-    """Add a loss to the registry (used by the long-tail loss modules)."""
-    if name in LOSSES and LOSSES[name] is not cls:
-        raise ValueError(f"a different loss is already registered as {name!r}")
-    LOSSES[name] = cls
 
 
 def loss_parameters(name: str) -> list[str]:
@@ -56,6 +63,12 @@ def get_loss(name: str, **kwargs) -> nn.Module:
     cls = _lookup(name)
     allowed = loss_parameters(name)
     unknown = sorted(set(kwargs) - set(allowed))
+    required = [
+        p.name for p in inspect.signature(cls.__init__).parameters.values()
+        if p.name != "self" and p.default is inspect.Parameter.empty and p.name not in kwargs
+    ]
+    if required:
+        raise ValueError(f"loss {name!r} needs the parameters {required} (it takes {allowed})")
     if unknown:
         raise ValueError(f"loss {name!r} takes the parameters {allowed}; got unknown {unknown}")
     return cls(**kwargs)

@@ -1,0 +1,160 @@
+r"""Balanced contrastive learning (BCL; Zhu et al., CVPR 2022): class-averaging and class-complement.
+
+The contrast set :math:`A` holds the ``N = V*B`` view embeddings and, with class-complement, the
+``C`` class prototypes (label ``j`` for prototype ``c_j``). Only the views are anchors. For an
+anchor :math:`i` of class :math:`y` (``shared/papers/rcl_bcl.md`` section 2.3(b)):
+
+.. math::
+
+    L_i = -\frac{1}{|P(i)|}\sum_{p\in P(i)}\Big[\ell_{ip} -
+          \log\sum_{k\in A\setminus\{i\}} \frac{\exp(\ell_{ik})}{\omega_{ik}}\Big],
+    \qquad \ell_{ik} = z_i\cdot a_k/\tau,
+
+where :math:`P(i)` are the other elements of class :math:`y` (other views and the prototype
+:math:`c_y`) and the class-averaging weight :math:`\omega_{ik}` is the number of elements of
+:math:`k`'s class in :math:`A\setminus\{i\}`: each class contributes its *average* exponential to
+the denominator, whatever its frequency in the batch. Classes absent from the batch still enter
+through their prototype (:math:`\omega = 1`): the class-complement. The loss is the mean of
+:math:`L_i` over the anchors that have a positive.
+
+The numerator is not divided by :math:`\omega` and the positives stay in the denominator
+(SupCon convention), exactly as in the authors' code; so the loss can be negative.
+"""
+
+from __future__ import annotations
+
+import torch
+import torch.nn as nn
+
+from imbalanced_contrastive.losses._common import (
+    SELF_LOGIT_OFFSET,
+    check_finite,
+    check_positive,
+    flatten_views,
+    masked_row_sum,
+    zero_loss,
+)
+
+
+def check_prototypes(prototypes: torch.Tensor, z: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
+    """Validate prototypes ``[C, D]`` against flattened features ``[N, D]`` and labels ``[N]``."""
+    if not torch.is_tensor(prototypes) or prototypes.dim() != 2 or not prototypes.is_floating_point():
+        raise ValueError(f"prototypes must be a floating tensor of shape [C, D]; got {getattr(prototypes, 'shape', prototypes)}")
+    if prototypes.shape[1] != z.shape[1]:
+        raise ValueError(f"prototypes have dimension {prototypes.shape[1]} but features have {z.shape[1]}")
+    if y.device.type == "cpu" and int(y.max()) >= prototypes.shape[0]:
+        raise ValueError(f"labels reach class {int(y.max())} but only {prototypes.shape[0]} prototypes were given")
+    c = prototypes.to(z.dtype)
+    check_finite(c, "prototypes")
+    return c
+
+
+def class_averaged_contrastive(
+    features: torch.Tensor,
+    labels: torch.Tensor,
+    prototypes: torch.Tensor | None,
+    temperature: float,
+    class_averaging: bool = True,
+    similarity_scale: float = 1.0,
+    class_logit_offset: torch.Tensor | None = None,
+    positive_margin: torch.Tensor | None = None,
+) -> tuple[torch.Tensor, torch.Tensor]:
+    r"""The shared core of BCL and RCL: per-anchor losses of the (generalised) BCL formula.
+
+    The logit of anchor :math:`i` (class :math:`y`) against contrast element :math:`k` is
+
+    .. math:: \ell_{ik} = (s\,z_i\cdot a_k - \Delta_y [\tilde y_k = y]) / \tau + b_{\tilde y_k},
+
+    with ``similarity_scale`` :math:`s`, ``positive_margin`` :math:`\Delta` (per anchor class)
+    and ``class_logit_offset`` :math:`b` (per contrast class). With :math:`s = 1` and no offsets
+    it is BCL (``class_averaging=True`` with prototypes) or SupCon (``False``, no prototypes).
+
+    Args:
+        features: unit-norm views. Shape: ``[B, V, D]`` or ``[B, D]``.
+        labels: class labels. Shape: ``[B]``.
+        prototypes: unit-norm class prototypes (``[C, D]``) or ``None``.
+        temperature: :math:`\tau > 0`.
+        class_averaging: divide each denominator term by its class size :math:`\omega_{ik}`.
+        similarity_scale: :math:`s > 0` (RCL's feature scalar squared).
+        class_logit_offset: :math:`b`, shape ``[C]`` (RCL's Balanced-Softmax prior) or ``None``.
+        positive_margin: :math:`\Delta`, shape ``[C]`` (RCL's tail margins) or ``None``.
+
+    Returns:
+        ``(loss, has_positive)``, both of shape ``[V*B]``.
+    """
+    z, y, _ = flatten_views(features, labels)
+    n = z.shape[0]
+    if prototypes is not None:
+        c = check_prototypes(prototypes, z, y)
+        contrast = torch.cat([z, c])
+        contrast_labels = torch.cat([y, torch.arange(c.shape[0], device=y.device)])
+    else:
+        contrast, contrast_labels = z, y
+    num_classes = int(contrast_labels.max()) + 1
+    for name, vec in (("class_logit_offset", class_logit_offset), ("positive_margin", positive_margin)):
+        if vec is not None and vec.shape[0] < num_classes:
+            raise ValueError(f"{name} has {vec.shape[0]} entries but labels reach class {num_classes - 1}")
+    same = y.unsqueeze(1) == contrast_labels.unsqueeze(0)  # [N, M], includes k = i
+    logits = (z * (similarity_scale / temperature)) @ contrast.T
+    if positive_margin is not None:
+        margin = positive_margin.to(z.dtype)[y] / temperature
+        logits = logits - same.to(z.dtype) * margin.unsqueeze(1)
+    if class_logit_offset is not None:
+        logits = logits + class_logit_offset.to(z.dtype)[contrast_labels].unsqueeze(0)
+    logits[:, :n].diagonal().sub_(SELF_LOGIT_OFFSET)  # A(i) excludes the anchor itself
+    positives = same.to(z.dtype)
+    positives[:, :n].diagonal().fill_(0.0)
+    n_pos = positives.sum(dim=1)
+    denominator_logits = logits
+    if class_averaging:
+        class_size = torch.bincount(contrast_labels, minlength=num_classes).to(z.dtype)
+        omega = class_size[contrast_labels].unsqueeze(0) - same.to(z.dtype)  # the anchor leaves its class
+        denominator_logits = logits - torch.log(omega.clamp(min=1.0))
+    log_denominator = torch.logsumexp(denominator_logits, dim=1)
+    loss = log_denominator - masked_row_sum(logits, positives) / n_pos.clamp(min=1.0)
+    has_positive = n_pos > 0
+    return torch.where(has_positive, loss, torch.zeros_like(loss)), has_positive
+
+
+def mean_over_valid(loss: torch.Tensor, valid: torch.Tensor) -> torch.Tensor:
+    """Mean of ``loss`` over ``valid`` anchors; a graph-connected zero when there is none."""
+    if not bool(valid.any()):
+        return zero_loss(loss)
+    return loss[valid].mean()
+
+
+class BalancedContrastiveLoss(nn.Module):
+    r"""BCL's contrastive loss (Zhu et al., CVPR 2022); see the module docstring for the formula.
+
+    Paper: [0] Balanced Contrastive Learning for Long-Tailed Visual Recognition, CVPR 2022,
+    https://arxiv.org/abs/2207.09052
+
+    Args:
+        temperature: :math:`\tau > 0` (0.1 on CIFAR-LT, 0.07 on ImageNet-LT).
+
+    Examples:
+        >>> loss = BalancedContrastiveLoss(0.1)
+        >>> z = torch.nn.functional.normalize(torch.randn(4, 2, 8), dim=-1)
+        >>> c = torch.nn.functional.normalize(torch.randn(3, 8), dim=-1)
+        >>> loss(z, torch.tensor([0, 0, 1, 2]), c).shape
+        torch.Size([])
+    """
+
+    def __init__(self, temperature: float = 0.1) -> None:
+        super().__init__()
+        self.temperature = check_positive("temperature", temperature)
+
+    def forward(self, features: torch.Tensor, labels: torch.Tensor, prototypes: torch.Tensor | None = None) -> torch.Tensor:
+        """Compute the loss.
+
+        Args:
+            features: unit-norm views. Shape: ``[B, V, D]`` (BCL uses ``V = 2``) or ``[B, D]``.
+            labels: class labels. Shape: ``[B]``.
+            prototypes: unit-norm class prototypes ``[C, D]`` (class-complement), or ``None`` for
+                the class-averaging-only ablation.
+
+        Returns:
+            A 0-dim tensor: the mean per-anchor loss over anchors with a positive.
+        """
+        loss, valid = class_averaged_contrastive(features, labels, prototypes, self.temperature, class_averaging=True)
+        return mean_over_valid(loss, valid)

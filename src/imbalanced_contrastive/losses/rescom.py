@@ -1,0 +1,224 @@
+r"""ResCom (Zhong et al., arXiv 2203.11506): class-balanced SupCon with a class-balanced queue and
+supervised hard positive/negative mining (``shared/papers/rescom.md`` section 4, exact from the
+authors' code).
+
+For the ``2B`` anchors (both views, flattened view-major), anchor :math:`a` contrasts against all
+other batch samples :math:`A_b(a)` plus, when a queue is given, its :math:`Q_p` *hardest*
+same-class keys (smallest similarity) and :math:`Q_n` hardest other-class keys (largest
+similarity):
+
+.. math::
+
+    L_a = -\frac{1}{|P(a)|}\sum_{p\in P(a)}\Big[\ell_{a,p} - \log\sum_{j\in S(a)} e^{\ell_{a,j}}\Big],
+    \qquad \mathcal{L}_{CBSC} = \frac{1}{2B}\sum_a w_{y_a} L_a,
+
+with :math:`\ell_{a,j} = z_a\cdot v_j/\tau`, :math:`P(a)` the batch positives plus the mined queue
+positives, and effective-number class weights (Cui et al., CVPR 2019)
+:math:`w_c = \bar E / E_c`, :math:`E_c = (1-\beta^{n_c})/(1-\beta)`. With :math:`\beta = 0` and no
+queue it is SupCon on the two views.
+"""
+
+from __future__ import annotations
+
+import math
+
+import torch
+import torch.distributed as dist
+import torch.nn as nn
+import torch.nn.functional as F
+
+from imbalanced_contrastive.losses._common import (
+    SELF_LOGIT_OFFSET,
+    check_class_counts,
+    check_positive,
+    flatten_views,
+    masked_row_sum,
+)
+
+
+def effective_number_weights(class_counts, beta: float) -> torch.Tensor:
+    r"""Class weights :math:`w_c = \bar E/E_c` with :math:`E_c = (1-\beta^{n_c})/(1-\beta)`.
+
+    Args:
+        class_counts: training samples per class, ``[C]``.
+        beta: :math:`\beta \in [0, 1)`; 0 gives all-ones weights, :math:`\beta \to 1` inverse frequency.
+
+    Returns:
+        ``float64 [C]`` weights, ``w_c = mean(E) / E_c``.
+    """
+    counts = check_class_counts(class_counts)
+    if not 0.0 <= float(beta) < 1.0:
+        raise ValueError(f"beta must be in [0, 1); got {beta}")
+    if beta == 0.0:
+        return torch.ones_like(counts)
+    effective = -torch.expm1(counts * math.log1p(float(beta) - 1.0)) / (1.0 - float(beta))
+    return effective.mean() / effective
+
+
+def _all_gather(x: torch.Tensor) -> torch.Tensor:
+    """Concatenate ``x`` from every rank (rank order); ``x`` itself on a single process."""
+    if not (dist.is_available() and dist.is_initialized()) or dist.get_world_size() == 1:
+        return x
+    parts = [torch.empty_like(x) for _ in range(dist.get_world_size())]
+    dist.all_gather(parts, x.contiguous())
+    return torch.cat(parts)
+
+
+class ClassBalancedQueue(nn.Module):
+    """A per-class ring buffer of ``per_class`` keys for each of ``num_classes`` classes (ResCom).
+
+    Slots ``[c*Q, (c+1)*Q)`` belong to class ``c``; keys start as random unit vectors (as in the
+    authors' code: unfilled slots are not masked). :meth:`push` writes detached embeddings,
+    gathered from every rank under ``torch.distributed``, so every rank holds the same queue.
+    The buffers move with ``.to(device)`` and are saved in ``state_dict`` checkpoints.
+
+    Args:
+        num_classes: ``C >= 2``.
+        per_class: ``Q >= 1`` keys per class.
+        dim: embedding dimension.
+        seed: seed of the random initial keys.
+    """
+
+    def __init__(self, num_classes: int, per_class: int, dim: int, seed: int = 0) -> None:
+        super().__init__()
+        if num_classes < 2 or per_class < 1 or dim < 1:
+            raise ValueError(
+                f"need num_classes >= 2, per_class >= 1, dim >= 1; got {num_classes}, {per_class}, {dim}"
+            )
+        self.num_classes, self.per_class, self.dim = num_classes, per_class, dim
+        g = torch.Generator().manual_seed(seed)
+        self.register_buffer("buffer", F.normalize(torch.randn(num_classes * per_class, dim, generator=g), dim=1))
+        self.register_buffer("pointer", torch.zeros(num_classes, dtype=torch.long))
+        self.register_buffer("written", torch.zeros(num_classes, dtype=torch.long))
+        self.register_buffer("slot_labels", torch.arange(num_classes).repeat_interleave(per_class))
+
+    def keys(self) -> torch.Tensor:
+        """A detached snapshot of the keys, each class block oldest first. Shape: ``[C*Q, dim]``."""
+        q = self.per_class
+        order = (self.pointer.unsqueeze(1) + torch.arange(q, device=self.pointer.device)) % q
+        index = (torch.arange(self.num_classes, device=order.device).unsqueeze(1) * q + order).flatten()
+        return self.buffer[index].detach().clone()
+
+    def labels(self) -> torch.Tensor:
+        """Class of each key of :meth:`keys`. Shape: ``[C*Q]``."""
+        return self.slot_labels.clone()
+
+    @torch.no_grad()
+    def push(self, features: torch.Tensor, labels: torch.Tensor) -> None:
+        """Enqueue ``features`` (``[n, dim]``) with ``labels`` (``[n]``) into their class rings.
+
+        Items are written in order (after gathering from all ranks, in rank order); when a class
+        receives more than ``Q`` items at once, the later ones overwrite the earlier ones, as a
+        sequential ring buffer would.
+        """
+        if features.dim() != 2 or features.shape[1] != self.dim or labels.shape != features.shape[:1]:
+            raise ValueError(f"push expects features [n, {self.dim}] and labels [n]; got {tuple(features.shape)}, {tuple(labels.shape)}")
+        feats = _all_gather(features.detach().to(self.buffer.dtype))
+        labs = _all_gather(labels.to(self.pointer.device).long())
+        if labs.numel() == 0:
+            return
+        if int(labs.min()) < 0 or int(labs.max()) >= self.num_classes:
+            raise ValueError(f"labels must lie in [0, {self.num_classes - 1}]")
+        order = torch.sort(labs, stable=True).indices
+        sorted_labels = labs[order]
+        counts = torch.bincount(labs, minlength=self.num_classes)
+        starts = torch.cumsum(counts, 0) - counts
+        rank = torch.arange(labs.numel(), device=labs.device) - starts[sorted_labels]
+        keep = rank >= counts[sorted_labels] - self.per_class  # the last Q items of each class
+        cls, rank = sorted_labels[keep], rank[keep]
+        slot = cls * self.per_class + (self.pointer[cls] + rank) % self.per_class
+        self.buffer[slot] = feats[order[keep]]
+        self.pointer.copy_((self.pointer + counts) % self.per_class)
+        self.written.add_(counts)
+
+
+class ClassBalancedSupConLoss(nn.Module):
+    r"""ResCom's class-balanced supervised contrastive loss :math:`\mathcal{L}_{CBSC}`.
+
+    Paper: [0] Rebalanced Siamese Contrastive Mining for Long-Tailed Recognition,
+    https://arxiv.org/abs/2203.11506
+
+    Args:
+        class_counts: training samples per class, ``[C]``.
+        temperature: :math:`\tau > 0` (0.2 in the CIFAR-100-LT config).
+        beta: effective-number :math:`\beta \in [0, 1)` (0.999999 on CIFAR-100-LT).
+        hard_positives: :math:`Q_p \ge 1` queue positives mined per anchor.
+        hard_negatives: :math:`Q_n \ge 1` queue negatives mined per anchor.
+    """
+
+    def __init__(
+        self, class_counts, temperature: float = 0.2, beta: float = 0.999999, hard_positives: int = 1,
+        hard_negatives: int = 400,
+    ) -> None:
+        super().__init__()
+        self.temperature = check_positive("temperature", temperature)
+        if int(hard_positives) < 1 or int(hard_negatives) < 1:
+            raise ValueError(f"hard_positives and hard_negatives must be >= 1; got {hard_positives}, {hard_negatives}")
+        self.hard_positives, self.hard_negatives, self.beta = int(hard_positives), int(hard_negatives), float(beta)
+        self.register_buffer("class_weights", effective_number_weights(class_counts, beta))
+
+    @property
+    def num_classes(self) -> int:
+        return int(self.class_weights.numel())
+
+    def mine(self, z: torch.Tensor, y: torch.Tensor, queue: ClassBalancedQueue) -> tuple[torch.Tensor, torch.Tensor]:
+        """Hard queue similarities per anchor: ``(positives [N, Q_p], negatives [N, Q_n])``.
+
+        Positives are the ``Q_p`` smallest similarities among the anchor's class block,
+        negatives the ``Q_n`` largest among all other classes' keys. Keys carry no gradient.
+        """
+        if queue.num_classes != self.num_classes or queue.dim != z.shape[1]:
+            raise ValueError(
+                f"queue has {queue.num_classes} classes of dim {queue.dim}; the loss expects "
+                f"{self.num_classes} classes and features have dim {z.shape[1]}"
+            )
+        q = queue.per_class
+        if self.hard_positives > q or self.hard_negatives > (self.num_classes - 1) * q:
+            raise ValueError(
+                f"hard_positives <= per_class ({q}) and hard_negatives <= (C-1)*per_class "
+                f"({(self.num_classes - 1) * q}) are required; got {self.hard_positives}, {self.hard_negatives}"
+            )
+        keys = queue.keys().to(z.dtype)  # snapshot taken before any push: no in-place conflict
+        sims = (z @ keys.T).view(z.shape[0], self.num_classes, q)
+        own = sims.gather(1, y.view(-1, 1, 1).expand(-1, 1, q)).squeeze(1)
+        hard_pos = own.topk(self.hard_positives, dim=1, largest=False).values
+        other = sims.masked_fill(F.one_hot(y, self.num_classes).bool().unsqueeze(2), float("-inf"))
+        hard_neg = other.flatten(1).topk(self.hard_negatives, dim=1).values
+        return hard_pos, hard_neg
+
+    def per_anchor(self, features: torch.Tensor, labels: torch.Tensor, queue: ClassBalancedQueue | None = None) -> torch.Tensor:
+        """Unweighted per-anchor losses :math:`L_a`. Shape: ``[V*B]``."""
+        z, y, _ = flatten_views(features, labels)
+        if y.device.type == "cpu" and (int(y.min()) < 0 or int(y.max()) >= self.num_classes):
+            raise ValueError(f"labels must lie in [0, {self.num_classes - 1}]")
+        batch_logits = (z / self.temperature) @ z.T
+        batch_logits.diagonal().sub_(SELF_LOGIT_OFFSET)
+        positives = (y.unsqueeze(0) == y.unsqueeze(1)).to(z.dtype)
+        positives.diagonal().fill_(0.0)
+        logits, targets = [batch_logits], [positives]
+        if queue is not None:
+            hard_pos, hard_neg = self.mine(z, y, queue)
+            logits += [hard_pos / self.temperature, hard_neg / self.temperature]
+            targets += [torch.ones_like(hard_pos), torch.zeros_like(hard_neg)]
+        logits_all, target = torch.cat(logits, dim=1), torch.cat(targets, dim=1)
+        log_prob = logits_all - torch.logsumexp(logits_all, dim=1, keepdim=True)
+        n_pos = target.sum(dim=1)
+        loss = -masked_row_sum(log_prob, target) / n_pos.clamp(min=1.0)
+        return loss
+
+    def forward(self, features: torch.Tensor, labels: torch.Tensor, queue: ClassBalancedQueue | None = None) -> torch.Tensor:
+        """Compute :math:`\\mathcal{L}_{CBSC}`.
+
+        Args:
+            features: unit-norm embeddings of both views. Shape: ``[B, 2, D]`` (any ``V`` works).
+            labels: class labels in ``[0, C)``. Shape: ``[B]``.
+            queue: the class-balanced queue, or ``None`` for the batch-only loss. Push the new
+                keys *after* this call (``queue.push(features[:, 0].detach(), labels)``).
+
+        Returns:
+            A 0-dim tensor: :math:`\\frac{1}{2B}\\sum_a w_{y_a} L_a` (anchors without a positive
+            contribute 0).
+        """
+        z_labels = labels.to(features.device).repeat(features.shape[1] if features.dim() == 3 else 1)
+        loss = self.per_anchor(features, labels, queue)
+        return (loss * self.class_weights.to(loss.dtype)[z_labels]).mean()
