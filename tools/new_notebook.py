@@ -34,8 +34,11 @@ def build(cells: list[tuple], path: Path) -> None:
 
 if __name__ == "__main__":
     for src in sys.argv[1:]:
+        sys.path.insert(0, str(Path(src).resolve().parent))
         spec = importlib.util.spec_from_file_location("nbsrc", src)
         mod = importlib.util.module_from_spec(spec)
         spec.loader.exec_module(mod)
+        if not hasattr(mod, "CELLS"):  # shared helpers (common.py)
+            continue
         build(mod.CELLS, Path("notebooks") / mod.NAME)
         print("wrote", Path("notebooks") / mod.NAME)

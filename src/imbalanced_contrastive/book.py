@@ -19,7 +19,7 @@ from pathlib import Path
 
 from imbalanced_contrastive.profiles import check_profile
 
-NOTEBOOKS = ["00_data_tour.ipynb"]
+NOTEBOOKS = ["00_data_tour.ipynb", "10_entropy_axioms.ipynb", "11_loss_calculus.ipynb"]
 """Notebooks executed into the book, in reading order."""
 
 

@@ -1,11 +1,12 @@
+from common import badge, colab_install_cell, parameters_cell
+
 NAME = "00_data_tour.ipynb"
-REPO = "https://github.com/imbalanced-contrastive/companion"
 
 CELLS = [
     ("md", f"""
 # A tour of the data: imbalanced Fashion-MNIST
 
-[![Open In Colab](https://colab.research.google.com/assets/colab-badge.svg)]({REPO.replace('https://github.com', 'https://colab.research.google.com/github')}/blob/main/notebooks/{NAME})
+{badge(NAME)}
 
 Every experiment of this companion starts from a *dataset*, an *imbalance profile* and a split of
 the classes into **many**, **medium** and **few** groups by their number of training samples.
@@ -15,8 +16,7 @@ keep only a fraction of their images), and shows what the model will see.
 
 Runtime: a few seconds in every profile.
 """),
-    ("code", """
-# Parameters (papermill injects its own values after this cell).
+    parameters_cell("""
 profile = "quick"            # smoke | quick | paper
 dataset = "fmnist"
 data_dir = None              # a folder with the four Fashion-MNIST .gz files, or None
@@ -25,13 +25,8 @@ ratio = 10.0                 # n_majority / n_minority
 minority_classes = [0, 2, 4, 6]
 seed = 0
 output_dir = "outputs"
-""", ["parameters"]),
-    ("code", f"""
-# In Colab only: install the companion's library from its repository.
-import sys
-if "google.colab" in sys.modules:
-    %pip install -q "imbalanced-contrastive @ git+{REPO}"
 """),
+    colab_install_cell(),
     ("code", """
 from pathlib import Path
 
