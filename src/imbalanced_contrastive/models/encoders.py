@@ -128,10 +128,12 @@ class TorchvisionResNet(nn.Module):
         return self.net(x)
 
 
-def build_encoder(name: str, in_channels: int, pretrained: bool = False, small_input: bool = True) -> nn.Module:
-    """Build an encoder by name (one of :data:`ENCODERS`)."""
+def build_encoder(
+    name: str, in_channels: int, pretrained: bool = False, small_input: bool = True, width: int = 32
+) -> nn.Module:
+    """Build an encoder by name (one of :data:`ENCODERS`); ``width`` applies to ``small_cnn``."""
     if name == "small_cnn":
-        return SmallCNN(in_channels)
+        return SmallCNN(in_channels, width)
     if name == "resnet32":
         return ResNet32(in_channels)
     if name in ("resnet18", "resnet50"):

@@ -1,10 +1,15 @@
 """The training loop shared by every recipe.
 
-A *task* is an ``nn.Module`` with
+A *task* (:mod:`imbalanced_contrastive.training.tasks`) is an ``nn.Module`` with
 
-* ``training_loss(views, labels) -> dict`` where ``views`` is ``[B, V, C, H, W]`` and the dict
+* ``forward(views, labels) -> dict`` where ``views`` is ``[B, V, C, H, W]`` and the dict
   holds a scalar ``"loss"`` (plus any scalars worth logging);
-* ``predict(x) -> logits`` (``[B, C, H, W]`` -> ``[B, num_classes]``) for evaluation.
+* optionally ``predict(x) -> logits`` (``[B, C, H, W]`` -> ``[B, num_classes]``): when present,
+  the test set is evaluated during training.
+
+Under ``torchrun`` the task is wrapped in ``DistributedDataParallel``; each rank trains on its
+contiguous slice of every global batch, the epoch loss is averaged over ranks and only rank 0
+writes checkpoints.
 
 The loop keeps the training images on the device and draws batches and views from generators
 seeded by ``(seed, epoch)``; the global torch RNG is reseeded at every epoch start. With the
@@ -30,6 +35,7 @@ from imbalanced_contrastive.data.views import BatchAugment, make_views, to_float
 from imbalanced_contrastive.evaluation import classification_metrics, map_dataset
 from imbalanced_contrastive.training.checkpoint import load_checkpoint, save_checkpoint
 from imbalanced_contrastive.training.device import autocast, derive_seed, progress_enabled
+from imbalanced_contrastive.training.distributed import DistInfo, mean_across_ranks
 
 
 @dataclass
@@ -89,6 +95,7 @@ def fit(
     resume: bool = True,
     on_epoch_end: Callable[[int, dict], None] | None = None,
     desc: str = "train",
+    dist_info: DistInfo | None = None,
 ) -> list[dict]:
     """Train ``task`` and return the per-epoch history.
 
@@ -102,6 +109,7 @@ def fit(
         checkpoint_dir: where to write ``checkpoint.pt`` after every epoch; ``None`` disables it.
         resume: continue from the checkpoint in ``checkpoint_dir`` when there is one.
         on_epoch_end: called with ``(epoch, metrics)`` after each epoch's checkpoint is written.
+        dist_info: rank and world size under ``torchrun`` (``None``: a single process).
 
     Returns:
         One dict per epoch: ``epoch``, mean ``loss`` (and other logged scalars), ``lr``, ``time_s``
@@ -110,6 +118,9 @@ def fit(
     Raises:
         FloatingPointError: the loss became non-finite (reported with the epoch and step).
     """
+    dist_info = dist_info or DistInfo()
+    if dist_info.enabled and config.batch_size % dist_info.world_size:
+        raise ValueError(f"batch_size {config.batch_size} must be divisible by the world size {dist_info.world_size}")
     history: list[dict] = []
     start_epoch = 0
     if checkpoint_dir is not None and resume:
@@ -123,7 +134,13 @@ def fit(
             start_epoch = int(state["epoch"]) + 1
     images = splits.train.images.to(device)
     labels = splits.train.labels.to(device)
-    show = progress_enabled(config.progress)
+    show = progress_enabled(config.progress) and dist_info.is_main
+    model: nn.Module = task
+    if dist_info.enabled:
+        from torch.nn.parallel import DistributedDataParallel
+
+        model = DistributedDataParallel(task, device_ids=[device.index] if device.type == "cuda" else None)
+    can_evaluate = hasattr(task, "predict")
     task.train()
     for epoch in range(start_epoch, config.epochs):
         t0 = time.perf_counter()
@@ -133,11 +150,13 @@ def fit(
         sums: dict[str, float] = {}
         bar = tqdm(batches, desc=f"{desc} {epoch + 1}/{config.epochs}", disable=not show, leave=False)
         for step, idx in enumerate(bar):
+            if dist_info.enabled:
+                idx = idx.chunk(dist_info.world_size)[dist_info.rank]
             idx = idx.to(device)
             x = to_float(images[idx], splits.train.name)
             views = make_views(x, config.n_views, augment, view_gen)
             with autocast(device, config.amp):
-                out = task.training_loss(views, labels[idx])
+                out = model(views, labels[idx])
             loss = out["loss"]
             if not torch.isfinite(loss):
                 raise FloatingPointError(f"non-finite loss {loss.item()} at epoch {epoch + 1}, step {step + 1}")
@@ -149,18 +168,18 @@ def fit(
             for k, v in out.items():
                 sums[k] = sums.get(k, 0.0) + float(v.detach())
             if show:
-                bar.set_postfix(loss=f"{float(loss):.4f}")
-        metrics = {k: v / max(1, len(batches)) for k, v in sums.items()}
+                bar.set_postfix(loss=f"{float(loss.detach()):.4f}")
+        metrics = {k: mean_across_ranks(v / max(1, len(batches)), device) for k, v in sums.items()}
         metrics.update(epoch=epoch + 1, lr=optimizer.param_groups[0]["lr"])
         if scheduler is not None:
             scheduler.step()
-        if (epoch + 1) % config.eval_every == 0 or epoch + 1 == config.epochs:
+        if can_evaluate and ((epoch + 1) % config.eval_every == 0 or epoch + 1 == config.epochs):
             test = evaluate(task, splits, device)
             metrics.update(test_accuracy=test["accuracy"], test_balanced_accuracy=test["balanced_accuracy"])
             task.train()
         metrics["time_s"] = time.perf_counter() - t0
         history.append(metrics)
-        if checkpoint_dir is not None:
+        if checkpoint_dir is not None and dist_info.is_main:
             save_checkpoint(
                 {
                     "task": task.state_dict(),
@@ -175,5 +194,8 @@ def fit(
             on_epoch_end(epoch + 1, metrics)
         if show:
             acc = metrics.get("test_balanced_accuracy", math.nan)
-            tqdm.write(f"{desc} epoch {epoch + 1}/{config.epochs}: loss {metrics.get('loss', math.nan):.4f}, test balanced acc {acc:.4f}")
+            tqdm.write(
+                f"{desc} epoch {epoch + 1}/{config.epochs}: loss {metrics.get('loss', math.nan):.4f}"
+                + (f", test balanced acc {acc:.4f}" if can_evaluate else "")
+            )
     return history

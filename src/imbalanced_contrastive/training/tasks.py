@@ -1,4 +1,11 @@
-"""Tasks trained by :func:`imbalanced_contrastive.training.loop.fit`."""
+"""Tasks: what one training step of each recipe computes.
+
+A task is an ``nn.Module`` whose ``forward(views, labels)`` returns a dict with a scalar
+``"loss"`` (so that ``DistributedDataParallel`` wraps it unchanged), plus ``predict(x)`` (class
+logits) and ``embed(x)`` (unit-norm features for UMAP). ``views`` is ``[B, V, C, H, W]``; all
+views go through the encoder in **one** forward pass, so BatchNorm sees every view, as in the
+BCL and ResCom code. Losses are computed in float32 (features are upcast) even under autocast.
+"""
 
 from __future__ import annotations
 
@@ -8,36 +15,146 @@ import torch
 import torch.nn as nn
 import torch.nn.functional as F
 
-from imbalanced_contrastive.models.heads import LinearClassifier
+from imbalanced_contrastive.losses import ClassBalancedQueue
+from imbalanced_contrastive.models.heads import LinearClassifier, ProjectionHead
+from imbalanced_contrastive.training.distributed import gather_labels, gather_with_grad
+
+Criterion = Callable[[torch.Tensor, torch.Tensor], torch.Tensor]
+
+
+def _encode_views(encoder: nn.Module, views: torch.Tensor) -> torch.Tensor:
+    """``[B, V, C, H, W]`` -> encoder features ``[B, V, F]`` in one pass."""
+    b, v = views.shape[:2]
+    return encoder(views.flatten(0, 1)).view(b, v, -1)
 
 
 class SupervisedTask(nn.Module):
-    """Encoder + linear classifier trained end to end with a classification loss (the baseline).
+    """Encoder + linear classifier trained end to end with a classification loss (baselines:
+    cross-entropy, focal loss, Balanced Softmax). Every view is a training sample."""
 
-    Args:
-        encoder: maps ``[B, C, H, W]`` to ``[B, D]`` and has ``feature_dim``.
-        num_classes: number of classes.
-        criterion: ``(logits [B, C], targets [B]) -> scalar``; cross-entropy by default.
-    """
-
-    def __init__(
-        self, encoder: nn.Module, num_classes: int,
-        criterion: Callable[[torch.Tensor, torch.Tensor], torch.Tensor] | None = None,
-    ) -> None:
+    def __init__(self, encoder: nn.Module, num_classes: int, criterion: Criterion | None = None) -> None:
         super().__init__()
         self.encoder = encoder
         self.classifier = LinearClassifier(encoder.feature_dim, num_classes)
         self.criterion = criterion if criterion is not None else nn.CrossEntropyLoss()
 
-    def training_loss(self, views: torch.Tensor, labels: torch.Tensor) -> dict[str, torch.Tensor]:
-        """Classification loss on every view (``views``: ``[B, V, C, H, W]``)."""
+    def forward(self, views: torch.Tensor, labels: torch.Tensor) -> dict[str, torch.Tensor]:
         b, v = views.shape[:2]
         logits = self.classifier(self.encoder(views.flatten(0, 1))).float()
         return {"loss": self.criterion(logits, labels.repeat_interleave(v))}
+
 
     def predict(self, x: torch.Tensor) -> torch.Tensor:
         return self.classifier(self.encoder(x))
 
     def embed(self, x: torch.Tensor) -> torch.Tensor:
-        """L2-normalised encoder features (for UMAP)."""
+        """L2-normalised encoder features."""
+        return F.normalize(self.encoder(x).float(), dim=-1)
+
+
+class ContrastiveTask(nn.Module):
+    """Stage 1 of the two-stage recipe (ACL paper, SupCon): encoder -> projection head ->
+    contrastive loss on ``V >= 2`` views. Under ``torchrun`` the loss sees every rank's features."""
+
+    def __init__(self, encoder: nn.Module, loss: nn.Module, embedding_dim: int = 128) -> None:
+        super().__init__()
+        self.encoder = encoder
+        self.head = ProjectionHead(encoder.feature_dim, embedding_dim)
+        self.loss = loss
+
+    def forward(self, views: torch.Tensor, labels: torch.Tensor) -> dict[str, torch.Tensor]:
+        h = _encode_views(self.encoder, views)
+        z = self.head(h.flatten(0, 1)).view(h.shape[0], h.shape[1], -1).float()
+        return {"loss": self.loss(gather_with_grad(z), gather_labels(labels))}
+
+    def embed(self, x: torch.Tensor) -> torch.Tensor:
+        return F.normalize(self.encoder(x).float(), dim=-1)
+
+
+class LinearProbe(nn.Module):
+    """Stage 2 of the two-stage recipe: a linear classifier on a frozen encoder."""
+
+    def __init__(self, encoder: nn.Module, num_classes: int) -> None:
+        super().__init__()
+        self.encoder = encoder
+        self.classifier = LinearClassifier(encoder.feature_dim, num_classes)
+
+    def predict(self, x: torch.Tensor) -> torch.Tensor:
+        return self.classifier(self.encoder(x))
+
+    def embed(self, x: torch.Tensor) -> torch.Tensor:
+        return F.normalize(self.encoder(x).float(), dim=-1)
+
+
+class BCLTask(nn.Module):
+    """BCL / RCL (one stage, two branches; rcl_bcl.md sections 2.1-2.4).
+
+    Three views in one forward pass: view 1 feeds the classifier (logit-adjusted CE), views 2 and
+    3 feed the projection head and the contrastive loss, whose class prototypes are the
+    classifier weights through a second MLP. ``L = alpha * L_LC + beta * L_contrastive``.
+    """
+
+    def __init__(
+        self, encoder: nn.Module, num_classes: int, ce_loss: Criterion, contrastive_loss: nn.Module,
+        alpha: float = 2.0, beta: float = 0.6, embedding_dim: int = 128, hidden_dim: int = 512,
+    ) -> None:
+        super().__init__()
+        self.encoder = encoder
+        self.classifier = LinearClassifier(encoder.feature_dim, num_classes)
+        self.head = ProjectionHead(encoder.feature_dim, embedding_dim, hidden_dim, batch_norm=True)
+        self.prototype_head = ProjectionHead(encoder.feature_dim, embedding_dim, hidden_dim, batch_norm=True)
+        self.ce_loss, self.contrastive_loss = ce_loss, contrastive_loss
+        self.alpha, self.beta = alpha, beta
+
+    def forward(self, views: torch.Tensor, labels: torch.Tensor) -> dict[str, torch.Tensor]:
+        if views.shape[1] != 3:
+            raise ValueError(f"BCL needs 3 views (classification + 2 contrastive); got {views.shape[1]}")
+        b = views.shape[0]
+        h = _encode_views(self.encoder, views)  # [B, 3, F]
+        logits = self.classifier(h[:, 0]).float()
+        z = self.head(h[:, 1:].flatten(0, 1)).view(b, 2, -1).float()
+        prototypes = self.prototype_head(self.classifier.fc.weight).float()  # [C, D]
+        ce = self.ce_loss(logits, labels)
+        con = self.contrastive_loss(gather_with_grad(z), gather_labels(labels), prototypes)
+        return {"loss": self.alpha * ce + self.beta * con, "ce": ce.detach(), "contrastive": con.detach()}
+
+    def predict(self, x: torch.Tensor) -> torch.Tensor:
+        return self.classifier(self.encoder(x))
+
+    def embed(self, x: torch.Tensor) -> torch.Tensor:
+        return F.normalize(self.encoder(x).float(), dim=-1)
+
+
+class ResComTask(nn.Module):
+    """ResCom (one stage; rescom.md 4.7-4.8): Siamese Balanced Softmax on both views plus
+    ``lam`` x class-balanced SupCon with the class-balanced queue and hard mining. View-1
+    embeddings are pushed into the queue after the loss is computed."""
+
+    def __init__(
+        self, encoder: nn.Module, num_classes: int, sbs_loss: Criterion, cbsc_loss: nn.Module,
+        queue: ClassBalancedQueue | None, lam: float = 0.5, embedding_dim: int = 128, hidden_dim: int = 512,
+    ) -> None:
+        super().__init__()
+        self.encoder = encoder
+        self.classifier = LinearClassifier(encoder.feature_dim, num_classes)
+        self.head = ProjectionHead(encoder.feature_dim, embedding_dim, hidden_dim)
+        self.sbs_loss, self.cbsc_loss, self.queue, self.lam = sbs_loss, cbsc_loss, queue, lam
+
+    def forward(self, views: torch.Tensor, labels: torch.Tensor) -> dict[str, torch.Tensor]:
+        if views.shape[1] != 2:
+            raise ValueError(f"ResCom needs 2 views; got {views.shape[1]}")
+        b = views.shape[0]
+        h = _encode_views(self.encoder, views)  # [B, 2, F]
+        logits = self.classifier(h.flatten(0, 1)).view(b, 2, -1).float()
+        z = self.head(h.flatten(0, 1)).view(b, 2, -1).float()
+        sbs = self.sbs_loss(logits, labels)
+        cbsc = self.cbsc_loss(z, labels, self.queue)  # in-batch contrast is per rank (rescom.md 9.9)
+        if self.queue is not None and self.training:
+            self.queue.push(z[:, 0].detach(), labels)  # gathers from every rank inside
+        return {"loss": sbs + self.lam * cbsc, "sbs": sbs.detach(), "cbsc": cbsc.detach()}
+
+    def predict(self, x: torch.Tensor) -> torch.Tensor:
+        return self.classifier(self.encoder(x))
+
+    def embed(self, x: torch.Tensor) -> torch.Tensor:
         return F.normalize(self.encoder(x).float(), dim=-1)

@@ -1,0 +1,98 @@
+"""The experiment API: every recipe x loss end to end (smoke), validation before training,
+caching, records, the CLI, the learning-rate schedule, and a quick-profile learning check."""
+
+from __future__ import annotations
+
+import json
+import math
+
+import numpy as np
+import pytest
+
+from imbalanced_contrastive.cli import main
+from imbalanced_contrastive.records import RunRecord
+from imbalanced_contrastive.training.experiment import METHODS, lr_factor, make_config, run_experiment
+
+
+@pytest.mark.parametrize("method", sorted(METHODS))
+def test_every_method_runs_end_to_end(method, tmp_path, real_fmnist_dir):
+    config = make_config(method, "smoke")
+    record = run_experiment(config, runs_root=tmp_path, progress=False)
+    m = record.metrics
+    assert 0.0 <= m["accuracy"] <= 1.0 and 0.0 <= m["balanced_accuracy"] <= 1.0
+    assert len(m["per_class"]) == 10 and set(m["groups"]) == {"many", "medium", "few"}
+    assert m["few"] is not None and m["many"] is not None
+    assert record.embeddings.shape[0] == config.embed_points == len(record.embedding_labels)
+    assert np.allclose(np.linalg.norm(record.embeddings, axis=1), 1.0, atol=1e-4)
+    assert record.config["recipe"] == METHODS[method][0] and record.config["loss"] == METHODS[method][1]
+    stages = {h["stage"] for h in record.history}
+    assert stages == ({1, 2} if METHODS[method][0] == "two_stage" else {1})
+    assert all(math.isfinite(h["loss"]) for h in record.history)
+    assert {"git_commit", "device", "package_version", "data"} <= set(record.provenance)
+    assert not (tmp_path / config.cache_key() / "checkpoints").exists()
+
+
+def test_records_are_cached_and_reload_identically(tmp_path, real_fmnist_dir):
+    config = make_config("afcl", "smoke")
+    first = run_experiment(config, runs_root=tmp_path, progress=False)
+    stamp = (tmp_path / config.cache_key() / "record.json").stat().st_mtime_ns
+    again = run_experiment(make_config("afcl", "smoke"), runs_root=tmp_path, progress=False)
+    assert (tmp_path / config.cache_key() / "record.json").stat().st_mtime_ns == stamp, "identical config retrained"
+    assert again.to_json_dict() == first.to_json_dict()
+    np.testing.assert_array_equal(again.embeddings, first.embeddings)
+    assert make_config("afcl", "smoke", gamma=1.0).cache_key() != config.cache_key()
+    assert make_config("afcl", "smoke", data_dir="/elsewhere").cache_key() == config.cache_key()
+
+
+@pytest.mark.parametrize(
+    "kwargs, match",
+    [
+        ({"method": "simclr"}, "method must be one of"),
+        ({"method": "afcl", "epochs": -1}, "epochs must be an integer >= 1"),
+        ({"method": "afcl", "gamma": -2.0}, "gamma must be"),
+        ({"method": "afcl", "gama": 2.0}, "unknown setting 'gama'"),
+        ({"method": "fcl", "eta": 2.0}, "unknown setting 'eta'"),
+        ({"method": "ce", "encoder": "vgg"}, "encoder must be one of"),
+        ({"method": "ce", "imbalance": "long_tail"}, "takes no minority_classes"),
+        ({"method": "ce", "schedule": "step"}, "needs milestones"),
+        ({"method": "rescom", "hard_negatives": 10_000}, "hard_negatives <="),
+        ({"method": "cl", "stage2_loss": "hinge"}, "stage2_loss must be one of"),
+        ({"method": "ce", "profile": "fast"}, "profile must be one of"),
+    ],
+)
+def test_bad_configs_fail_before_training(kwargs, match):
+    kwargs = dict(kwargs)
+    method = kwargs.pop("method")
+    profile = kwargs.pop("profile", "smoke")
+    with pytest.raises(ValueError, match=match):
+        make_config(method, profile, **kwargs)
+
+
+def test_lr_schedules():
+    bcl = make_config("bcl", "paper", "cifar100")
+    assert [round(lr_factor(bcl, e), 6) for e in (0, 4, 5, 159, 160, 180, 199)] == [0.2, 1.0, 1.0, 1.0, 0.1, 0.01, 0.01]
+    cos = make_config("ce", "quick", epochs=10, warmup_epochs=2)
+    assert lr_factor(cos, 0) == 0.5 and lr_factor(cos, 1) == 1.0
+    assert lr_factor(cos, 2) == pytest.approx(0.5 * (1 + math.cos(math.pi * 1 / 9)))
+    assert 0 < lr_factor(cos, 9) < 0.05
+
+
+def test_cli_train_writes_a_record(tmp_path, real_fmnist_dir, capsys):
+    out = tmp_path / "out"
+    rc = main(["train", "--recipe", "afcl", "--profile", "smoke", "--set", "gamma=2", "--set", "eta=100",
+               "--runs-root", str(tmp_path / "runs"), "--out", str(out)])
+    assert rc == 0
+    record = json.loads((out / "record.json").read_text())
+    assert record["config"]["loss_params"]["gamma"] == 2 and record["config"]["loss_params"]["eta"] == 100
+    assert "balanced accuracy" in capsys.readouterr().out
+    assert main(["train", "--recipe", "afcl", "--profile", "smoke", "--set", "eta=-1"]) == 2
+    assert "eta must be" in capsys.readouterr().err
+
+
+@pytest.mark.slow
+def test_quick_profile_contrastive_recipe_learns(tmp_path, real_fmnist_dir):
+    record = run_experiment(make_config("afcl", "quick"), runs_root=tmp_path, progress=False)
+    bal = record.metrics["balanced_accuracy"]
+    assert bal > 0.4, f"balanced accuracy {bal:.3f} should beat chance (0.10) by a wide margin"
+    back = RunRecord.load(tmp_path / record.config["cache_key"])
+    assert back.to_json_dict() == record.to_json_dict()
