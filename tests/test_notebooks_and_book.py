@@ -1,4 +1,6 @@
-"""Notebooks run under papermill (smoke profile) and the strict book build works end to end."""
+"""Every notebook runs under papermill in the smoke profile and writes its records and figures; a
+wrong parameter fails in the first cells; the strict book build works end to end and never leaves a
+half-built site."""
 
 from __future__ import annotations
 
@@ -12,9 +14,25 @@ import pytest
 from conftest import REPO
 from imbalanced_contrastive import REPOSITORY_URL
 from imbalanced_contrastive.book import NOTEBOOKS, build_book, execute_notebooks
+from imbalanced_contrastive.records import RunRecord
+
+# notebook -> (figure folder, figures, number of run records it must produce)
+EXPECTED = {
+    "00_data_tour.ipynb": ("data_tour", ["sample_grid.png", "class_counts.png"], 0),
+    "01_primer.ipynb": ("primer", ["pair_masks.png", "temperature.png", "umap.png"], 2),
+    "02_acl_fmnist.ipynb": ("acl_fmnist", ["umap.png", "per_class.png"], 4),
+    "03_acl_isic.ipynb": ("acl_isic", ["umap.png", "per_class.png"], 4),
+    "04_bcl_rcl.ipynb": ("bcl_rcl", ["umap.png", "per_class.png"], 5),
+    "05_rescom.ipynb": ("rescom", ["dual_imbalance.png", "umap.png", "per_class.png"], 4),
+    "06_benchmark.ipynb": ("benchmark", ["benchmark.png"], 11),
+    "10_entropy_axioms.ipynb": ("entropy_axioms", ["sandwich.png"], 0),
+    "11_loss_calculus.ipynb": ("loss_calculus", ["per_pair_weights.png"], 0),
+}
 
 
-def test_notebooks_are_committed_without_outputs():
+def test_every_notebook_is_expected_and_committed_without_outputs():
+    assert set(NOTEBOOKS) == set(EXPECTED)
+    assert sorted(p.name for p in (REPO / "notebooks").glob("*.ipynb")) == sorted(NOTEBOOKS)
     for name in NOTEBOOKS:
         nb = nbformat.read(REPO / "notebooks" / name, as_version=4)
         for cell in nb.cells:
@@ -23,13 +41,20 @@ def test_notebooks_are_committed_without_outputs():
         tagged = [c for c in nb.cells if "parameters" in c.get("metadata", {}).get("tags", [])]
         assert len(tagged) == 1, f"{name} needs exactly one 'parameters' cell"
         params = pm.inspect_notebook(str(REPO / "notebooks" / name))
-        assert {"profile", "seed", "output_dir", "data_dir"} <= set(params)
+        assert {"profile", "seed", "output_dir", "data_dir"} <= set(params) or name == "06_benchmark.ipynb"
+
+
+def test_training_notebooks_expose_the_usual_parameters():
+    for name in ("02_acl_fmnist.ipynb", "04_bcl_rcl.ipynb", "05_rescom.ipynb"):
+        params = pm.inspect_notebook(str(REPO / "notebooks" / name))
+        assert {"profile", "dataset", "epochs", "seed", "device", "data_dir", "output_dir"} <= set(params), name
+    assert {"seeds", "methods"} <= set(pm.inspect_notebook(str(REPO / "notebooks" / "06_benchmark.ipynb")))
 
 
 def test_colab_links_use_the_one_repository_url():
+    colab = REPOSITORY_URL.replace("https://github.com", "https://colab.research.google.com/github")
     for name in NOTEBOOKS:
         text = (REPO / "notebooks" / name).read_text()
-        colab = REPOSITORY_URL.replace("https://github.com", "https://colab.research.google.com/github")
         assert f"{colab}/blob/main/notebooks/{name}" in text
         assert f"git+{REPOSITORY_URL}" in text
     assert f"url: {REPOSITORY_URL}" in (REPO / "book" / "_config.yml").read_text()
@@ -37,38 +62,70 @@ def test_colab_links_use_the_one_repository_url():
 
 @pytest.fixture(scope="module")
 def smoke_book(tmp_path_factory, real_fmnist_dir):
+    from data.test_other_sources import write_isic
+
     root = tmp_path_factory.mktemp("repo")
     shutil.copytree(REPO / "notebooks", root / "notebooks")
     shutil.copytree(REPO / "book", root / "book", ignore=shutil.ignore_patterns("_build", "_generated"))
-    executed = execute_notebooks("smoke", root=root)
+    isic = root / "isic"
+    write_isic(isic, "Training", n_per_class=4)
+    write_isic(isic, "Validation", n_per_class=2)
+    executed = execute_notebooks("smoke", root=root, notebook_parameters={"03_acl_isic.ipynb": {"data_dir": str(isic)}})
     return root, executed
 
 
-def test_smoke_notebooks_produce_their_figures(smoke_book):
+def test_smoke_notebooks_produce_records_and_figures(smoke_book):
     root, executed = smoke_book
+    out = root / "book" / "_generated"
     assert [p.name for p in executed] == NOTEBOOKS
-    figures = root / "book" / "_generated" / "runs" / "figures" / "data_tour"
-    for fig in ("sample_grid.png", "class_counts.png"):
-        assert (figures / fig).stat().st_size > 1000
-    nb = json.loads(executed[0].read_text())
-    assert any(o.get("output_type") == "display_data" for c in nb["cells"] for o in c.get("outputs", []))
+    for name, (folder, figures, _) in EXPECTED.items():
+        for fig in figures:
+            assert (out / "figures" / folder / fig).stat().st_size > 1000, f"{name}: {fig} missing"
+        nb = json.loads((out / name).read_text())
+        assert any(o.get("output_type") == "display_data" for c in nb["cells"] for o in c.get("outputs", [])), name
+    records = [RunRecord.load(p.parent) for p in (out / "runs").rglob("record.json")]
+    datasets = {r.config["dataset"] for r in records}
+    assert datasets == {"fmnist", "isic2018"}
+    assert {r.config["method"] for r in records} >= {"ce", "supcon", "cl", "fcl", "acl", "afcl", "bcl", "rcl", "rescom"}
+    benchmark = (out / "benchmark.md").read_text()
+    assert "rescom" in benchmark and "±" in benchmark
+    results = (out / "results.md").read_text()
+    assert "not reported" in results and "isic2018" in results
 
 
 def test_strict_book_build_and_failed_build_keeps_last_site(smoke_book):
     root, _ = smoke_book
     index = build_book(root)
     assert index.is_file()
-    page = (root / "book" / "_build" / "html" / "_generated" / "00_data_tour.html").read_text()
+    html = root / "book" / "_build" / "html"
+    page = (html / "_generated" / "00_data_tour.html").read_text()
     assert "<img" in page and "Fashion-MNIST" in page
+    assert "not reported" in (html / "results.html").read_text()
     (root / "book" / "intro.md").write_text((root / "book" / "intro.md").read_text() + "\n{cite}`no-such-key`\n")
     with pytest.raises(RuntimeError, match="previous site"):
         build_book(root)
     assert index.is_file(), "a failed build must not remove the last good site"
 
 
-def test_a_wrong_parameter_fails_in_the_first_cells(tmp_path, real_fmnist_dir):
+@pytest.mark.parametrize(
+    "name, parameters, message",
+    [
+        ("00_data_tour.ipynb", {"profile": "fast"}, "profile must be one of"),
+        ("02_acl_fmnist.ipynb", {"epochs": -3}, "epochs must be an integer >= 1"),
+        ("02_acl_fmnist.ipynb", {"gammas": [-1.0]}, "gamma must be a finite number >= 0"),
+        ("03_acl_isic.ipynb", {"losses": ["supcontrast"]}, "method must be one of"),
+        ("06_benchmark.ipynb", {"methods": ["ce", "simclr"]}, "method must be one of"),
+    ],
+)
+def test_a_wrong_parameter_fails_in_the_first_cells(tmp_path, real_fmnist_dir, name, parameters, message):
+    out = tmp_path / "out.ipynb"
     with pytest.raises(pm.PapermillExecutionError) as err:
-        pm.execute_notebook(str(REPO / "notebooks" / NOTEBOOKS[0]), str(tmp_path / "out.ipynb"),
-                            parameters={"profile": "fast", "output_dir": str(tmp_path)}, progress_bar=False,
-                            kernel_name="python3")
-    assert "profile must be one of" in str(err.value)
+        pm.execute_notebook(str(REPO / "notebooks" / name), str(out), parameters={"profile": "smoke",
+                            "output_dir": str(tmp_path), **parameters}, progress_bar=False, kernel_name="python3")
+    assert message in str(err.value)
+    nb = json.loads(out.read_text())
+    code = [c for c in nb["cells"] if c["cell_type"] == "code"]
+    failed = [i for i, c in enumerate(code) if any(o.get("output_type") == "error" for o in c.get("outputs", []))]
+    # code cells: parameters, injected parameters, Colab install, then the first cell that checks them
+    assert failed == [3], f"{name} failed in code cell {failed}, not in the first cell after the parameters"
+    assert not (tmp_path / "runs").exists(), "nothing may be trained before the parameters are checked"

@@ -19,7 +19,17 @@ from pathlib import Path
 
 from imbalanced_contrastive.profiles import check_profile
 
-NOTEBOOKS = ["00_data_tour.ipynb", "10_entropy_axioms.ipynb", "11_loss_calculus.ipynb"]
+NOTEBOOKS = [
+    "00_data_tour.ipynb",
+    "01_primer.ipynb",
+    "02_acl_fmnist.ipynb",
+    "03_acl_isic.ipynb",
+    "04_bcl_rcl.ipynb",
+    "05_rescom.ipynb",
+    "06_benchmark.ipynb",
+    "10_entropy_axioms.ipynb",
+    "11_loss_calculus.ipynb",
+]
 """Notebooks executed into the book, in reading order."""
 
 
@@ -44,6 +54,7 @@ def execute_notebooks(
     output_dir: Path | None = None,
     names: list[str] | None = None,
     parameters: dict | None = None,
+    notebook_parameters: dict[str, dict] | None = None,
 ) -> list[Path]:
     """Execute notebooks with papermill; returns the executed copies.
 
@@ -53,6 +64,7 @@ def execute_notebooks(
         output_dir: where executed notebooks go (default ``book/_generated``).
         names: a subset of :data:`NOTEBOOKS`.
         parameters: extra papermill parameters for every notebook.
+        notebook_parameters: extra parameters for single notebooks (``{name: {...}}``).
     """
     import papermill as pm
 
@@ -67,7 +79,8 @@ def execute_notebooks(
     written = []
     for name in chosen:
         t0 = time.perf_counter()
-        params = {"profile": profile, "output_dir": str(out / "runs"), **(parameters or {})}
+        params = {"profile": profile, "output_dir": str(out), **(parameters or {}),
+                  **(notebook_parameters or {}).get(name, {})}
         target = out / name
         pm.execute_notebook(
             str(root / "notebooks" / name), str(target), parameters=params, cwd=str(out),
@@ -75,7 +88,21 @@ def execute_notebooks(
         )
         print(f"executed {name} ({profile}) in {time.perf_counter() - t0:.1f} s -> {target}", flush=True)
         written.append(target)
+    write_results(root, out)
     return written
+
+
+def write_results(root: Path | None = None, output_dir: Path | None = None) -> Path:
+    """Write ``results.md`` / ``results.csv`` from every run record of the executed notebooks
+    (``<output_dir>/runs``) and the committed ``results/`` records; returns the Markdown file."""
+    from imbalanced_contrastive.results_table import find_records, summarize, write_tables
+    from imbalanced_contrastive.training.experiment import METHODS
+
+    root = root or repo_root()
+    out = output_dir or root / "book" / "_generated"
+    rows = summarize(find_records(out / "runs", root / "results"), methods_order=list(METHODS))
+    md, _ = write_tables(rows, out, stem="results")
+    return md
 
 
 def build_book(root: Path | None = None) -> Path:

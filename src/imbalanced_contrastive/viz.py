@@ -75,3 +75,135 @@ def plot_history(history: Sequence[dict], keys: Sequence[str] = ("loss", "test_b
     sns.despine(fig)
     fig.tight_layout()
     return fig
+
+
+def classes_and_groups(record) -> tuple[list[str], list[str]]:
+    """Class names and the many/medium/few group of each class, from a run record."""
+    classes = list(record.provenance["classes"])
+    group_of = {c: g for g, members in record.metrics["groups"].items() for c in members}
+    return classes, [group_of[c] for c in range(len(classes))]
+
+
+def umap_embed(embeddings: np.ndarray, seed: int = 0, n_neighbors: int = 15, min_dist: float = 0.1) -> np.ndarray:
+    """2-D UMAP (McInnes et al. 2018) of unit-norm embeddings; ``random_state`` makes it repeatable
+    (and single-threaded)."""
+    import umap
+
+    reducer = umap.UMAP(n_components=2, n_neighbors=n_neighbors, min_dist=min_dist, metric="cosine", random_state=seed)
+    return reducer.fit_transform(np.asarray(embeddings, dtype=np.float32))
+
+
+def plot_umap_grid(
+    records: dict, classes: Sequence[str] | None = None, group_of_class: Sequence[str] | None = None, seed: int = 0,
+    point_size: float = 4.0,
+) -> plt.Figure:
+    """UMAP of each run's test-embedding sample, side by side: top row coloured by class, bottom row
+    by many/medium/few group. ``records`` maps a title to a :class:`RunRecord`; classes and groups
+    default to the first record's."""
+    names = list(records)
+    if classes is None or group_of_class is None:
+        classes, group_of_class = classes_and_groups(records[names[0]])
+    fig, axes = plt.subplots(2, len(names), figsize=(3.2 * len(names), 6.4), squeeze=False)
+    palette = sns.color_palette("tab10" if len(classes) <= 10 else "husl", len(classes))
+    for j, name in enumerate(names):
+        rec = records[name]
+        xy = umap_embed(rec.embeddings, seed=seed)
+        labels = np.asarray(rec.embedding_labels)
+        groups = np.array([group_of_class[int(c)] for c in labels])
+        for c in np.unique(labels):
+            m = labels == c
+            axes[0, j].scatter(xy[m, 0], xy[m, 1], s=point_size, color=palette[int(c)], label=classes[int(c)], alpha=0.8)
+        for g, col in GROUP_COLORS.items():
+            m = groups == g
+            if m.any():
+                axes[1, j].scatter(xy[m, 0], xy[m, 1], s=point_size, color=col, label=g, alpha=0.8)
+        bal = rec.metrics.get("balanced_accuracy")
+        axes[0, j].set_title(f"{name}\nbalanced acc {bal:.3f}" if bal is not None else name, fontsize=10)
+        for ax in axes[:, j]:
+            ax.set_xticks([])
+            ax.set_yticks([])
+    axes[0, -1].legend(loc="center left", bbox_to_anchor=(1.0, 0.5), fontsize=7, markerscale=3, frameon=False)
+    axes[1, -1].legend(loc="center left", bbox_to_anchor=(1.0, 0.5), fontsize=8, markerscale=3, frameon=False)
+    axes[0, 0].set_ylabel("coloured by class")
+    axes[1, 0].set_ylabel("coloured by group")
+    fig.tight_layout()
+    return fig
+
+
+def plot_per_class_accuracy(
+    records: dict, classes: Sequence[str] | None = None, group_of_class: Sequence[str] | None = None
+) -> plt.Figure:
+    """Per-class test accuracy of several runs as grouped bars; class labels coloured by group."""
+    names = list(records)
+    if classes is None or group_of_class is None:
+        classes, group_of_class = classes_and_groups(records[names[0]])
+    c = len(classes)
+    width = 0.8 / max(1, len(names))
+    fig, ax = plt.subplots(figsize=(max(7, 0.7 * c), 3.6))
+    for k, name in enumerate(names):
+        acc = [a if a is not None else np.nan for a in records[name].metrics["per_class"]]
+        ax.bar(np.arange(c) + (k - (len(names) - 1) / 2) * width, acc, width, label=name)
+    ax.set_xticks(np.arange(c))
+    ax.set_xticklabels(classes, rotation=45, ha="right", fontsize=8)
+    for tick, g in zip(ax.get_xticklabels(), group_of_class):
+        tick.set_color(GROUP_COLORS[g])
+    ax.set_ylabel("test accuracy (recall)")
+    ax.set_ylim(0, 1)
+    ax.legend(fontsize=8, ncol=min(len(names), 4), frameon=False)
+    ax.set_title("per-class accuracy (class names coloured by group: many / medium / few)")
+    sns.despine(fig)
+    fig.tight_layout()
+    return fig
+
+
+def plot_benchmark(rows: Sequence[dict], metric_keys: Sequence[str] = ("balanced_accuracy", "many", "medium", "few")) -> plt.Figure:
+    """Mean +- std over seeds of each method (rows from :func:`results_table.summarize`)."""
+    keys = [k for k in metric_keys if any(r.get(f"{k}_mean") is not None for r in rows)]
+    fig, axes = plt.subplots(1, len(keys), figsize=(3.6 * len(keys), 0.35 * len(rows) + 1.6), squeeze=False, sharey=True)
+    names = [r["method"] for r in rows]
+    for ax, key in zip(axes[0], keys):
+        mean = [r.get(f"{key}_mean") if r.get(f"{key}_mean") is not None else np.nan for r in rows]
+        std = [r.get(f"{key}_std") or 0.0 for r in rows]
+        ax.barh(np.arange(len(rows)), mean, xerr=std, color=sns.color_palette("viridis", len(rows)), capsize=2)
+        ax.set_title(key.replace("_", " "))
+        ax.set_xlim(0, 1)
+    axes[0, 0].set_yticks(np.arange(len(rows)))
+    axes[0, 0].set_yticklabels(names)
+    axes[0, 0].invert_yaxis()
+    sns.despine(fig)
+    fig.tight_layout()
+    return fig
+
+
+def plot_pair_masks(labels, n_views: int = 2, classes: Sequence[str] | None = None) -> plt.Figure:
+    """Positive (green) / negative (grey) / self (white) pairs of a multi-view batch."""
+    y = torch.as_tensor(labels).repeat(n_views)
+    n = len(y)
+    same = (y.unsqueeze(0) == y.unsqueeze(1)).numpy()
+    img = np.where(same, 1.0, 0.35)
+    np.fill_diagonal(img, 0.0)
+    fig, ax = plt.subplots(figsize=(5, 5))
+    ax.imshow(img, cmap="Greens", vmin=0, vmax=1)
+    names = [classes[int(c)] if classes else str(int(c)) for c in y]
+    ax.set_xticks(range(n))
+    ax.set_xticklabels(names, rotation=90, fontsize=6)
+    ax.set_yticks(range(n))
+    ax.set_yticklabels(names, fontsize=6)
+    ax.set_title(f"{n} views of {len(labels)} images: positives (dark), negatives (light), self (white)", fontsize=9)
+    fig.tight_layout()
+    return fig
+
+
+def plot_temperature(similarities: np.ndarray, temperatures: Sequence[float] = (0.05, 0.1, 0.5, 1.0)) -> plt.Figure:
+    """Softmax weight of each contrast sample for several temperatures (similarities sorted)."""
+    fig, ax = plt.subplots(figsize=(6, 3.2))
+    s = np.asarray(similarities, dtype=np.float64)
+    for t in temperatures:
+        w = np.exp((s - s.max()) / t)
+        ax.plot(w / w.sum(), marker=".", label=f"τ = {t}")
+    ax.set_xlabel("contrast samples, most similar first")
+    ax.set_ylabel("softmax weight")
+    ax.legend(frameon=False)
+    sns.despine(fig)
+    fig.tight_layout()
+    return fig

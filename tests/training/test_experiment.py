@@ -32,6 +32,16 @@ def test_every_method_runs_end_to_end(method, tmp_path, real_fmnist_dir):
     assert not (tmp_path / config.cache_key() / "checkpoints").exists()
 
 
+def test_two_stage_with_focal_classifier_and_notes(tmp_path, real_fmnist_dir):
+    record = run_experiment(make_config("rcl", "smoke"), runs_root=tmp_path, progress=False)
+    assert any("reconstruction" in n for n in record.config["notes"])
+    record = run_experiment(make_config("afcl", "smoke", stage2_loss="focal", normalization="paper"), runs_root=tmp_path,
+                            progress=False)
+    assert record.config["stage2_loss"] == "focal"
+    assert any("not recoverable" in n for n in record.config["notes"])
+    assert any("normalization='paper'" in n for n in record.config["notes"])
+
+
 def test_records_are_cached_and_reload_identically(tmp_path, real_fmnist_dir):
     config = make_config("afcl", "smoke")
     first = run_experiment(config, runs_root=tmp_path, progress=False)

@@ -1,0 +1,132 @@
+"""Results tables from run records: ours (mean +- std over seeds) beside the papers' reported
+numbers where the specs (``shared/papers``) have them, and "not reported" where they do not."""
+
+from __future__ import annotations
+
+import csv
+import math
+from collections import defaultdict
+from pathlib import Path
+from typing import Iterable
+
+from imbalanced_contrastive.records import RECORD_FILE, RunRecord
+
+METRICS = ("accuracy", "balanced_accuracy", "many", "medium", "few")
+
+# (dataset, imbalance, ratio, method) -> (reported top-1 %, source). Only numbers the specs mark as
+# from the paper or a corroborating summary; everything else is "not reported".
+PAPER_REPORTED: dict[tuple[str, str, float, str], tuple[str, str]] = {
+    ("cifar100", "long_tail", 100.0, "bcl"): ("51.9 (many/med/few 67.2/53.1/32.9)", "BCL, CVPR 2022 [V-2nd], rcl_bcl.md 4.1"),
+    ("cifar100", "long_tail", 50.0, "bcl"): ("56.6", "BCL, CVPR 2022 [V-2nd], rcl_bcl.md 4.1"),
+    ("cifar100", "long_tail", 10.0, "bcl"): ("64.9", "BCL, CVPR 2022 [V-2nd], rcl_bcl.md 4.1"),
+    ("cifar100", "long_tail", 100.0, "ce"): ("38.3 (many/med/few 65.2/37.1/9.1)", "CE row of BCL's table [V-2nd], rcl_bcl.md 4.1"),
+    ("cifar100", "long_tail", 50.0, "ce"): ("43.9", "CE row of BCL's table [V-2nd], rcl_bcl.md 4.1"),
+    ("cifar100", "long_tail", 10.0, "ce"): ("55.7", "CE row of BCL's table [V-2nd], rcl_bcl.md 4.1"),
+    ("cifar10", "long_tail", 100.0, "rescom"): ("84.9", "ResCom README [V-readme], rescom.md 6.1"),
+    ("cifar10", "long_tail", 50.0, "rescom"): ("88.0", "ResCom README [V-readme], rescom.md 6.1"),
+    ("cifar10", "long_tail", 10.0, "rescom"): ("92.0", "ResCom README [V-readme], rescom.md 6.1"),
+    ("cifar100", "long_tail", 100.0, "rescom"): ("53.8", "ResCom README [V-readme], rescom.md 6.1"),
+    ("cifar100", "long_tail", 50.0, "rescom"): ("58.0", "ResCom README [V-readme], rescom.md 6.1"),
+    ("cifar100", "long_tail", 10.0, "rescom"): ("66.1", "ResCom README [V-readme], rescom.md 6.1"),
+}
+
+NOT_REPORTED = {
+    "fmnist": "not reported: the ACL paper's Fashion-MNIST tables were not recoverable, and BCL/RCL/ResCom did not use Fashion-MNIST",
+    "isic2018": "not reported: the ACL paper's ISIC 2018 tables were not recoverable",
+    "dermamnist": "not reported: no paper of the three used DermaMNIST",
+}
+
+
+def find_records(*roots: str | Path) -> list[RunRecord]:
+    """Every run record below ``roots`` (missing roots are skipped)."""
+    found = []
+    for root in roots:
+        root = Path(root)
+        if root.is_dir():
+            found += [RunRecord.load(p.parent) for p in sorted(root.rglob(RECORD_FILE))]
+    return found
+
+
+def _setting(record: RunRecord) -> tuple:
+    c = record.config
+    return (c["dataset"], c["imbalance"], float(c["ratio"]), c["profile"])
+
+
+def summarize(records: Iterable[RunRecord], methods_order: Iterable[str] | None = None) -> list[dict]:
+    """One row per (setting, method) over seeds: means and sample standard deviations.
+
+    Runs that differ in anything but the seed are kept apart by their config (without seed and
+    cache key), so a row never mixes settings.
+    """
+    groups: dict[tuple, list[RunRecord]] = defaultdict(list)
+    for r in records:
+        cfg = {k: v for k, v in r.config.items() if k not in ("seed", "cache_key", "device", "data_dir", "notes")}
+        groups[(_setting(r), r.config["method"], repr(sorted(cfg.items())))].append(r)
+    order = list(methods_order or [])
+    rows = []
+    for (setting, method, _), recs in groups.items():
+        row: dict = {"dataset": setting[0], "imbalance": setting[1], "ratio": setting[2], "profile": setting[3],
+                     "method": method, "seeds": sorted(int(r.config["seed"]) for r in recs)}
+        for m in METRICS:
+            vals = [r.metrics.get(m) for r in recs if r.metrics.get(m) is not None]
+            row[f"{m}_mean"] = sum(vals) / len(vals) if vals else None
+            row[f"{m}_std"] = (math.sqrt(sum((v - row[f'{m}_mean']) ** 2 for v in vals) / (len(vals) - 1))
+                               if len(vals) > 1 else None)
+        reported = PAPER_REPORTED.get((setting[0], setting[1], setting[2], method))
+        row["paper_reported"] = reported[0] if reported else None
+        row["paper_source"] = reported[1] if reported else NOT_REPORTED.get(setting[0], "not reported by the papers")
+        rows.append(row)
+    rank = {m: i for i, m in enumerate(order)}
+    rows.sort(key=lambda r: (r["dataset"], r["imbalance"], r["ratio"], r["profile"], rank.get(r["method"], len(rank)), r["method"]))
+    return rows
+
+
+def _fmt(mean: float | None, std: float | None) -> str:
+    if mean is None:
+        return "–"
+    return f"{100 * mean:.1f} ± {100 * std:.1f}" if std is not None else f"{100 * mean:.1f}"
+
+
+def markdown_table(rows: list[dict]) -> str:
+    """A Markdown table (percentages) with the papers' numbers beside ours."""
+    head = ("| data | profile | method | seeds | accuracy | balanced acc. | many | medium | few | paper reported (top-1 %) |\n"
+            "|---|---|---|---|---|---|---|---|---|---|")
+    lines = [head]
+    for r in rows:
+        data = f"{r['dataset']} {r['imbalance']} {r['ratio']:g}"
+        paper = r["paper_reported"] + f" ({r['paper_source']})" if r["paper_reported"] else r["paper_source"]
+        lines.append(
+            f"| {data} | {r['profile']} | {r['method']} | {len(r['seeds'])} | {_fmt(r['accuracy_mean'], r['accuracy_std'])} | "
+            f"{_fmt(r['balanced_accuracy_mean'], r['balanced_accuracy_std'])} | {_fmt(r['many_mean'], r['many_std'])} | "
+            f"{_fmt(r['medium_mean'], r['medium_std'])} | {_fmt(r['few_mean'], r['few_std'])} | {paper} |"
+        )
+    return "\n".join(lines) + "\n"
+
+
+def write_tables(rows: list[dict], out_dir: str | Path, stem: str = "results") -> tuple[Path, Path]:
+    """Write ``<stem>.md`` and ``<stem>.csv`` into ``out_dir``."""
+    out = Path(out_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    md = out / f"{stem}.md"
+    md.write_text(markdown_table(rows) if rows else "No run records were found.\n")
+    path = out / f"{stem}.csv"
+    fields = ["dataset", "imbalance", "ratio", "profile", "method", "seeds"] + [
+        f"{m}_{s}" for m in METRICS for s in ("mean", "std")] + ["paper_reported", "paper_source"]
+    with open(path, "w", newline="") as f:
+        writer = csv.DictWriter(f, fieldnames=fields)
+        writer.writeheader()
+        for r in rows:
+            writer.writerow({**r, "seeds": " ".join(map(str, r["seeds"]))})
+    return md, path
+
+
+def records_frame(records: dict):
+    """A pandas DataFrame of named runs: accuracy, balanced accuracy, many/medium/few (in %), time."""
+    import pandas as pd
+
+    rows = []
+    for name, r in records.items():
+        m = r.metrics
+        rows.append({"run": name, **{k: (100 * m[k] if m.get(k) is not None else None) for k in METRICS},
+                     "train time (s)": round(r.wall_time_s, 1)})
+    return pd.DataFrame(rows).set_index("run").round(1)
