@@ -10,7 +10,7 @@ FMNIST_DIR := /usr/share/datasets/fashion-mnist
 PROFILE ?= quick
 PYTEST_ARGS ?=
 
-.PHONY: setup data test book notebooks lint clean
+.PHONY: setup data browser test book notebooks lint clean
 
 $(STAMP): requirements.txt pyproject.toml
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -33,7 +33,17 @@ data:
 		echo "         run 'sudo apt-get install dataset-fashion-mnist' or see README 'Data'."; \
 	fi
 
-test: setup data
+# Headless Chromium for the test that opens the built book (Debian's package).
+browser:
+	@if command -v chromium >/dev/null 2>&1; then :; \
+	elif command -v apt-get >/dev/null 2>&1 && [ "$$(id -u)" = 0 ]; then \
+		echo "Installing Chromium from Debian (for the rendered-book test)"; \
+		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; \
+	else \
+		echo "warning: chromium is not installed; the rendered-book test will fail (apt-get install chromium)"; \
+	fi
+
+test: setup data browser
 	@$(PY) -m pytest $(PYTEST_ARGS); rc=$$?; \
 	if [ $$rc -eq 5 ]; then echo "error: pytest collected no tests" >&2; exit 1; fi; exit $$rc
 

@@ -93,18 +93,70 @@ def test_smoke_notebooks_produce_records_and_figures(smoke_book):
     assert "not reported" in results and "isic2018" in results
 
 
-def test_strict_book_build_and_failed_build_keeps_last_site(smoke_book):
+@pytest.fixture(scope="module")
+def built_site(smoke_book):
     root, _ = smoke_book
     index = build_book(root)
-    assert index.is_file()
-    html = root / "book" / "_build" / "html"
+    return root, index.parent
+
+
+def test_strict_book_build(built_site):
+    root, html = built_site
+    assert (html / "index.html").is_file()
     page = (html / "_generated" / "00_data_tour.html").read_text()
     assert "<img" in page and "Fashion-MNIST" in page
     assert "not reported" in (html / "results.html").read_text()
-    (root / "book" / "intro.md").write_text((root / "book" / "intro.md").read_text() + "\n{cite}`no-such-key`\n")
+    assert (html / "_static" / "mathjax" / "tex-mml-chtml.js").is_file(), "MathJax must be bundled"
+    assert "cdn.jsdelivr.net/npm/mathjax" not in page and "mathjax/tex-mml-chtml.js" in page
+
+
+def test_a_failed_build_keeps_the_last_good_site(built_site, tmp_path):
+    root, _ = built_site
+    copy = tmp_path / "repo"
+    shutil.copytree(root, copy)
+    index = copy / "book" / "_build" / "html" / "index.html"
+    before = index.read_bytes()
+    (copy / "book" / "intro.md").write_text((copy / "book" / "intro.md").read_text() + "\n{cite}`no-such-key`\n")
     with pytest.raises(RuntimeError, match="previous site"):
-        build_book(root)
-    assert index.is_file(), "a failed build must not remove the last good site"
+        build_book(copy)
+    assert index.read_bytes() == before, "a failed build must not touch the last good site"
+    assert not list((copy / "book").glob("book-build-*")), "no half-built folder may be left behind"
+
+
+def _png_of_cell(notebook: Path, marker: str) -> bytes:
+    import base64
+
+    nb = json.loads(notebook.read_text())
+    for cell in nb["cells"]:
+        if cell["cell_type"] == "code" and marker in "".join(cell["source"]):
+            for out in cell.get("outputs", []):
+                if "image/png" in out.get("data", {}):
+                    return base64.b64decode(out["data"]["image/png"])
+    raise AssertionError(f"no PNG output in the cell calling {marker} of {notebook.name}")
+
+
+def test_rendered_pages_in_headless_chromium(built_site):
+    import hashlib
+
+    from browser import rendered_dom, serve
+
+    root, html = built_site
+    colab = REPOSITORY_URL.replace("https://github.com", "https://colab.research.google.com/github")
+    with serve(html) as base:
+        page = rendered_dom(f"{base}/_generated/02_acl_fmnist.html")
+        intro = rendered_dom(f"{base}/intro.html")
+        theory = rendered_dom(f"{base}/_generated/10_entropy_axioms.html")
+    # math typeset by the bundled MathJax (no network): CHTML output elements exist
+    assert "<mjx-container" in page and "<mjx-container" in theory
+    # the UMAP figure of the executed notebook is on the page
+    digest = hashlib.sha256(_png_of_cell(root / "book" / "_generated" / "02_acl_fmnist.ipynb", "plot_umap_grid")).hexdigest()
+    assert digest in page, "the UMAP figure is missing from the rendered page"
+    assert (html / "_images" / f"{digest}.png").is_file()
+    # citations resolve to the bibliography (author-year text, no unresolved key)
+    assert "Vito and Stefanus" in intro and "references.html#" in intro
+    # the Colab launch button and badge open the source notebook in notebooks/
+    assert f"{colab}/blob/main/notebooks/02_acl_fmnist.ipynb" in page
+    assert "/book/_generated/" not in page
 
 
 @pytest.mark.parametrize(

@@ -105,6 +105,59 @@ def write_results(root: Path | None = None, output_dir: Path | None = None) -> P
     return md
 
 
+MATHJAX_PARTS = ("tex-mml-chtml.js", "input/tex/extensions", "output/chtml/fonts/woff-v2", "a11y", "ui", "sre")
+
+
+def bundle_mathjax(book: Path) -> Path:
+    """Copy MathJax 3 (es5 build, from the pinned ``django-static-mathjax`` package) into
+    ``book/_static/mathjax`` so that the site typesets math without a CDN; returns the folder."""
+    from importlib import resources
+
+    try:
+        src = Path(str(resources.files("mathjax"))) / "static" / "mathjax" / "es5"
+    except ModuleNotFoundError as err:
+        raise RuntimeError("MathJax is missing: pip install django-static-mathjax (it is in requirements.txt)") from err
+    if not (src / "tex-mml-chtml.js").is_file():
+        raise RuntimeError(f"no MathJax es5 build under {src}")
+    dest = book / "_static" / "mathjax"
+    for part in MATHJAX_PARTS:
+        source, target = src / part, dest / part
+        if source.is_dir():
+            shutil.copytree(source, target, dirs_exist_ok=True)
+        elif source.is_file():
+            target.parent.mkdir(parents=True, exist_ok=True)
+            shutil.copy2(source, target)
+    return dest
+
+
+def fix_launch_links(html: Path) -> int:
+    """Point the Colab and Binder launch buttons at the source notebooks in ``notebooks/``.
+
+    The book renders the papermill-executed copies in ``book/_generated`` (git-ignored), so Jupyter
+    Book's launch links would name that path; users must open ``notebooks/<name>.ipynb``.
+    Returns the number of pages changed.
+    """
+    from imbalanced_contrastive._meta import REPOSITORY_BRANCH, REPOSITORY_URL
+
+    slug = REPOSITORY_URL.removeprefix("https://github.com/")
+    replacements = [
+        (f"colab.research.google.com/github/{slug}/blob/{REPOSITORY_BRANCH}/book/_generated/",
+         f"colab.research.google.com/github/{slug}/blob/{REPOSITORY_BRANCH}/notebooks/"),
+        ("urlpath=tree/book/_generated/", "urlpath=tree/notebooks/"),
+        ("urlpath=tree%2Fbook%2F_generated%2F", "urlpath=tree%2Fnotebooks%2F"),
+    ]
+    changed = 0
+    for page in html.rglob("*.html"):
+        text = page.read_text()
+        new = text
+        for old, repl in replacements:
+            new = new.replace(old, repl)
+        if new != text:
+            page.write_text(new)
+            changed += 1
+    return changed
+
+
 def build_book(root: Path | None = None) -> Path:
     """Build the HTML book strictly; replace ``book/_build/html`` only on success.
 
@@ -114,6 +167,7 @@ def build_book(root: Path | None = None) -> Path:
     root = root or repo_root()
     book = root / "book"
     final = book / "_build" / "html"
+    bundle_mathjax(book)
     with tempfile.TemporaryDirectory(prefix="book-build-", dir=book) as tmp:
         cmd = [
             str(Path(sys.executable).with_name("jupyter-book")), "build", str(book), "-W", "-n", "--keep-going",
@@ -126,6 +180,7 @@ def build_book(root: Path | None = None) -> Path:
             raise RuntimeError(
                 f"jupyter-book build failed (exit {result.returncode}); the previous site at {final} was kept"
             )
+        fix_launch_links(built)
         final.parent.mkdir(parents=True, exist_ok=True)
         old = final.with_name("html.old")
         if old.exists():

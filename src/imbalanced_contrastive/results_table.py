@@ -66,7 +66,8 @@ def summarize(records: Iterable[RunRecord], methods_order: Iterable[str] | None 
     rows = []
     for (setting, method, _), recs in groups.items():
         row: dict = {"dataset": setting[0], "imbalance": setting[1], "ratio": setting[2], "profile": setting[3],
-                     "method": method, "seeds": sorted(int(r.config["seed"]) for r in recs)}
+                     "method": method, "settings": describe_settings(recs[0].config),
+                     "seeds": sorted(int(r.config["seed"]) for r in recs)}
         for m in METRICS:
             vals = [r.metrics.get(m) for r in recs if r.metrics.get(m) is not None]
             row[f"{m}_mean"] = sum(vals) / len(vals) if vals else None
@@ -81,6 +82,22 @@ def summarize(records: Iterable[RunRecord], methods_order: Iterable[str] | None 
     return rows
 
 
+SHORT = {"temperature": "τ", "gamma": "γ", "eta": "η", "balance_strength": "ρ", "feature_scale": "λ", "margin": "m",
+         "beta": "β", "hard_positives": "Qp", "hard_negatives": "Qn", "normalization": "norm"}
+
+
+def describe_settings(config: dict) -> str:
+    """The loss parameters of a run in short form (``τ=0.07, γ=2, η=100``), plus a non-CE stage 2."""
+    parts = []
+    for k, v in config.get("loss_params", {}).items():
+        if isinstance(v, float):
+            v = f"{v:.6g}"
+        parts.append(f"{SHORT.get(k, k)}={v}")
+    if config.get("recipe") == "two_stage" and config.get("stage2_loss") != "ce":
+        parts.append(f"stage 2: {config.get('stage2_loss')}")
+    return ", ".join(parts) or "–"
+
+
 def _fmt(mean: float | None, std: float | None) -> str:
     if mean is None:
         return "–"
@@ -88,18 +105,30 @@ def _fmt(mean: float | None, std: float | None) -> str:
 
 
 def markdown_table(rows: list[dict]) -> str:
-    """A Markdown table (percentages) with the papers' numbers beside ours."""
-    head = ("| data | profile | method | seeds | accuracy | balanced acc. | many | medium | few | paper reported (top-1 %) |\n"
-            "|---|---|---|---|---|---|---|---|---|---|")
-    lines = [head]
+    """A Markdown table (percentages) with the papers' reported numbers in their own column, and
+    the sources and "not reported" explanations as numbered notes below it."""
+    notes: list[str] = []
+
+    def note(text: str) -> str:
+        if text not in notes:
+            notes.append(text)
+        return f"[{notes.index(text) + 1}]"
+
+    lines = [
+        "| data | profile | method | loss settings | seeds | accuracy | balanced acc. | many | medium | few | paper reported (top-1 %) |",
+        "|---|---|---|---|---|---|---|---|---|---|---|",
+    ]
     for r in rows:
         data = f"{r['dataset']} {r['imbalance']} {r['ratio']:g}"
-        paper = r["paper_reported"] + f" ({r['paper_source']})" if r["paper_reported"] else r["paper_source"]
+        paper = f"{r['paper_reported']} {note(r['paper_source'])}" if r["paper_reported"] else f"not reported {note(r['paper_source'])}"
         lines.append(
-            f"| {data} | {r['profile']} | {r['method']} | {len(r['seeds'])} | {_fmt(r['accuracy_mean'], r['accuracy_std'])} | "
-            f"{_fmt(r['balanced_accuracy_mean'], r['balanced_accuracy_std'])} | {_fmt(r['many_mean'], r['many_std'])} | "
-            f"{_fmt(r['medium_mean'], r['medium_std'])} | {_fmt(r['few_mean'], r['few_std'])} | {paper} |"
+            f"| {data} | {r['profile']} | {r['method']} | {r['settings']} | {len(r['seeds'])} | "
+            f"{_fmt(r['accuracy_mean'], r['accuracy_std'])} | {_fmt(r['balanced_accuracy_mean'], r['balanced_accuracy_std'])} | "
+            f"{_fmt(r['many_mean'], r['many_std'])} | {_fmt(r['medium_mean'], r['medium_std'])} | "
+            f"{_fmt(r['few_mean'], r['few_std'])} | {paper} |"
         )
+    lines.append("")
+    lines += [f"{i + 1}. {text}" for i, text in enumerate(notes)]
     return "\n".join(lines) + "\n"
 
 
@@ -110,7 +139,7 @@ def write_tables(rows: list[dict], out_dir: str | Path, stem: str = "results") -
     md = out / f"{stem}.md"
     md.write_text(markdown_table(rows) if rows else "No run records were found.\n")
     path = out / f"{stem}.csv"
-    fields = ["dataset", "imbalance", "ratio", "profile", "method", "seeds"] + [
+    fields = ["dataset", "imbalance", "ratio", "profile", "method", "settings", "seeds"] + [
         f"{m}_{s}" for m in METRICS for s in ("mean", "std")] + ["paper_reported", "paper_source"]
     with open(path, "w", newline="") as f:
         writer = csv.DictWriter(f, fieldnames=fields)

@@ -76,7 +76,7 @@ let $p_{ij} = \exp(z_i\cdot z_j/\tau) / \sum_{a\ne i}\exp(z_i\cdot z_a/\tau)$. A
 
 $$\ell_i = -\frac{1}{c_P}\sum_{p\in P(i)} (1-p_{ip})^{\gamma}\log p_{ip} \;-\; \frac{\eta}{c_N}\sum_{n\in N(i)}\log(1-p_{in}).$$
 
-* The first term is CL with a **focal** factor $(1-p)^\gamma$: well-separated positives
+* The first term is CL with a **focal** factor $(1-p)^\gamma$ {cite}`lin2017focal`: well-separated positives
   ($p_{ip}$ large) are down-weighted, hard ones keep their weight (FCL is $\eta = 0$).
 * The second, **asymmetric** term treats each negative like the $y = 0$ branch of a binary
   cross-entropy: it pushes down the probability put on negatives, with weight $\eta$ (ACL is

@@ -13,7 +13,7 @@ branch together, and fixes two biases of SupCon under a long tail: **class-avera
 contributes the *average* of its terms to the softmax denominator, whatever its frequency in the
 batch) and **class-complement** (a prototype of every class, the classifier weight through an MLP,
 is in every batch). **RCL** {{cite}}`dealvis2023rcl` adds three mechanisms to the contrastive loss:
-(a) a Balanced-Softmax prior, (b) scalar-multiplied features, (c) larger margins for tail classes.
+(a) a Balanced-Softmax {{cite}}`ren2020balanced` prior, (b) scalar-multiplied features, (c) larger margins for tail classes.
 
 ```{{admonition}} RCL is a reconstruction
 :class: warning
@@ -84,7 +84,8 @@ logits:
 
 $$\ell_{ik} = \frac{\lambda^2\, z_i\cdot a_k - \Delta_y[\tilde y_k = y]}{\tau} + \rho\log n_{\tilde y_k},\qquad \Delta_y = m\,(n_{\min}/n_y)^{1/4}.$$
 
-(a) the prior $\rho\log n$ makes head-class negatives weigh more, so tail clusters are pushed
+The margin law is LDAM's {cite}`cao2019ldam`; the classifier branch uses logit adjustment
+{cite}`menon2021logit`. (a) the prior $\rho\log n$ makes head-class negatives weigh more, so tail clusters are pushed
 further away; (b) $\lambda$ alone is just a lower temperature; (c) a tail anchor must be closer to
 its positives by an extra $\Delta_y$. The whole model is trained in one stage:
 $L = 2\,L_{\text{LA-CE}} + 0.6\,L_{\text{contrastive}}$ (BCL's CIFAR weights).

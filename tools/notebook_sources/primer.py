@@ -107,7 +107,7 @@ records_frame(records)
     ("md", """
 ## The embedding, seen through UMAP
 
-A 2-D UMAP of the encoder features of test images, coloured by class (top) and by many / medium /
+A 2-D UMAP {cite}`mcinnes2018umap` of the encoder features of test images, coloured by class (top) and by many / medium /
 few group (bottom). On CPU-sized runs this is illustrative only; look at how tightly each class
 clusters and where the minority classes end up.
 """),

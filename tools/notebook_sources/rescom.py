@@ -99,9 +99,9 @@ $Q_p$ *hardest* queue positives (smallest similarity, same class) and $Q_n$ hard
 
 $$L_a = -\frac{1}{|P(a)|}\sum_{p\in P(a)}\Big[\ell_{a,p} - \log\sum_{j\in S(a)} e^{\ell_{a,j}}\Big],\qquad \mathcal L_{CBSC} = \frac{1}{2B}\sum_a w_{y_a}L_a,$$
 
-with $w_c = \bar E/E_c$, $E_c = (1-\beta^{n_c})/(1-\beta)$. The total is
+with $w_c = \bar E/E_c$, $E_c = (1-\beta^{n_c})/(1-\beta)$ (effective numbers {cite}`cui2019classbalanced`). The total is
 $\mathcal L = \mathcal L_{SBS} + \lambda\,\mathcal L_{CBSC}$ ($\lambda = 0.5$), where $\mathcal L_{SBS}$ is
-Balanced Softmax on the classifier logits of both views. Easy queue entries have near-zero gradient
+Balanced Softmax {cite}`ren2020balanced` on the classifier logits of both views. Easy queue entries have near-zero gradient
 but still add noise to the denominator; mining keeps only the informative ones.
 """),
     ("code", """

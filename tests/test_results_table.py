@@ -1,0 +1,50 @@
+"""Results tables: seeds averaged, settings kept apart, papers' numbers only where the specs have them."""
+
+from __future__ import annotations
+
+import math
+
+from imbalanced_contrastive.records import RunRecord
+from imbalanced_contrastive.results_table import find_records, markdown_table, summarize, write_tables
+from imbalanced_contrastive.simulation import pair_frequency_matrix, simulate_pair_counts
+
+
+def _record(method, seed, bal, dataset="cifar100", imbalance="long_tail", ratio=100.0, **loss_params):
+    config = {"method": method, "seed": seed, "dataset": dataset, "imbalance": imbalance, "ratio": ratio,
+              "profile": "paper", "recipe": "bcl", "loss_params": loss_params, "cache_key": f"{method}-{seed}"}
+    metrics = {"accuracy": bal, "balanced_accuracy": bal, "many": 0.9, "medium": None, "few": bal / 2}
+    return RunRecord(config=config, metrics=metrics)
+
+
+def test_summary_over_seeds_and_paper_column(tmp_path):
+    recs = [_record("bcl", s, b, temperature=0.1) for s, b in ((0, 0.50), (1, 0.52), (2, 0.54))]
+    recs += [_record("bcl", 0, 0.40, temperature=0.2), _record("ce", 0, 0.3, dataset="fmnist", imbalance="step", ratio=10.0)]
+    rows = summarize(recs, methods_order=["ce", "bcl"])
+    bcl = [r for r in rows if r["method"] == "bcl"]
+    assert len(bcl) == 2, "runs with other settings must not be averaged together"
+    main = next(r for r in bcl if r["seeds"] == [0, 1, 2])
+    assert math.isclose(main["balanced_accuracy_mean"], 0.52) and math.isclose(main["balanced_accuracy_std"], 0.02)
+    assert main["medium_mean"] is None
+    assert main["paper_reported"].startswith("51.9") and "rcl_bcl.md" in main["paper_source"]
+    fm = next(r for r in rows if r["dataset"] == "fmnist")
+    assert fm["paper_reported"] is None and "not recoverable" in fm["paper_source"]
+    table = markdown_table(rows)
+    assert "52.0 ± 2.0" in table and "51.9" in table and "not reported [" in table and "τ=0.1" in table
+    for r in recs[:1]:
+        r.save(tmp_path / "runs" / "a")
+    md, csv = write_tables(summarize(find_records(tmp_path / "runs", tmp_path / "missing")), tmp_path)
+    assert md.read_text().count("| bcl |") == 1 and csv.read_text().startswith("dataset,")
+
+
+def test_dual_imbalance_simulation_matches_the_spec():
+    m = pair_frequency_matrix(10, 10.0)
+    assert [round(x, 2) for x in m[0]] == [1.0, 0.77, 0.6, 0.46, 0.36, 0.28, 0.22, 0.17, 0.13, 0.1]
+    assert round(m[9, 9], 2) == 0.01
+    from imbalanced_contrastive.data import long_tail_counts
+
+    sim = simulate_pair_counts(long_tail_counts(500, 100, 100.0), batch_size=128, n_batches=2000, seed=0)
+    ratio = sim.batch_positive_pairs[0] / sim.batch_positive_pairs[-1]
+    assert ratio > 300, "positive pairs are imbalanced far beyond the sample ratio (rescom.md 3.3: about 1,000)"
+    assert 0.5 < sim.fifo_queue_empty[-1] < 0.75  # spec: 0.624
+    weighted = sim.weighted_queue_positive_mass
+    assert 0.7 < weighted[0] / weighted[-1] < 1.4  # balanced by the weights and the class-balanced queue
