@@ -13,7 +13,7 @@ three papers and the classic baselines run on **the same data, the same budget a
 seeds**: imbalanced Fashion-MNIST (step profile, the ACL paper's setting) with the `quick`
 schedule. Numbers are mean ± standard deviation over seeds.
 
-Runtime: about ten minutes in the `quick` profile on a 2-core CPU (runs shared with the other
+Runtime: about eleven minutes in the `quick` profile on a 2-core CPU (measured: 651 s; runs shared with the other
 chapters are loaded from the cache).
 """),
     parameters_cell("""

@@ -128,9 +128,11 @@ plt.show()
 
 ```{admonition} Solution
 :class: dropdown
-A larger temperature weights all negatives alike, so the few hard (confusable) negatives that
-separate the similar tops (T-shirt, shirt, pullover, coat) get less gradient; on this data the
-minority (top) classes usually lose accuracy. Check the `few` column of the table.
+A larger temperature spreads the softmax over all negatives, so the few hard (confusable)
+negatives that separate the similar tops (T-shirt, shirt, pullover, coat) get a smaller share of
+the gradient; a smaller one concentrates on them but can also over-fit them. Which effect wins on
+these minority classes is an empirical question: compare the `few` column of the two runs, and
+repeat with other seeds before concluding (the companion has not measured it for you).
 ```
 """),
 ]
