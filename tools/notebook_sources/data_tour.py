@@ -21,8 +21,8 @@ profile = "quick"            # smoke | quick | paper
 dataset = "fmnist"
 data_dir = None              # a folder with the four Fashion-MNIST .gz files, or None
 imbalance = "step"           # none | step | long_tail
-ratio = 10.0                 # n_majority / n_minority
-minority_classes = [0, 2, 4, 6]
+ratio = None                 # n_majority over n_minority; None: the profile's value
+minority_classes = None      # None: the profile's, [0, 2, 4, 6]
 seed = 0
 output_dir = "outputs"
 """),
@@ -32,16 +32,15 @@ from pathlib import Path
 
 import matplotlib.pyplot as plt
 
-from imbalanced_contrastive.data import build_splits
-from imbalanced_contrastive.profiles import check_profile, fmnist_data_settings
+from imbalanced_contrastive.profiles import check_profile
+from imbalanced_contrastive.training.experiment import make_config, overrides_from, splits_for
 from imbalanced_contrastive.viz import plot_class_counts, plot_sample_grid
 
 check_profile(profile)
-settings = fmnist_data_settings(profile)
-splits = build_splits(
-    dataset, data_dir=data_dir, imbalance=imbalance, ratio=ratio, minority_classes=minority_classes,
-    seed=seed, **settings,
-)
+# the data every training chapter of this profile uses (the profile's subset sizes and groups)
+config = make_config("ce", profile, dataset, **overrides_from(data_dir=data_dir, imbalance=imbalance, ratio=ratio,
+                                                             minority_classes=minority_classes, seed=seed))
+splits = splits_for(config)
 figures = Path(output_dir) / "figures" / "data_tour"
 figures.mkdir(parents=True, exist_ok=True)
 print(f"{len(splits.train)} training and {len(splits.test)} test images, {splits.num_classes} classes")
@@ -79,7 +78,7 @@ plt.show()
 * The classes fall into many / medium / few groups by training count; metrics are reported per
   group throughout the book.
 
-**Exercise.** Re-run with `imbalance="long_tail"` and `ratio=100` (the CIFAR-LT protocol). How
+**Exercise.** Re-run with `imbalance="long_tail"`, `ratio=100` and `minority_classes=[]` (the CIFAR-LT protocol). How
 many classes end up in each group?
 """),
 ]

@@ -36,11 +36,10 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-from imbalanced_contrastive.data import build_splits
 from imbalanced_contrastive.losses import SupConLoss
 from imbalanced_contrastive.profiles import check_profile
 from imbalanced_contrastive.results_table import records_frame
-from imbalanced_contrastive.training.experiment import make_config, overrides_from, run_all
+from imbalanced_contrastive.training.experiment import make_config, overrides_from, run_all, splits_for
 from imbalanced_contrastive.viz import plot_pair_masks, plot_temperature, plot_umap_grid
 
 check_profile(profile)
@@ -52,11 +51,7 @@ configs = {
 runs = Path(output_dir) / "runs"
 figures = Path(output_dir) / "figures" / "primer"
 figures.mkdir(parents=True, exist_ok=True)
-cfg = configs["cross-entropy"]
-splits = build_splits(cfg.dataset, data_dir=cfg.data_dir, imbalance=cfg.imbalance, ratio=cfg.ratio,
-                      minority_classes=cfg.minority_classes, train_per_class=cfg.train_per_class,
-                      test_per_class=cfg.test_per_class, seed=cfg.seed, many_threshold=cfg.many_threshold,
-                      few_threshold=cfg.few_threshold)
+splits = splits_for(configs["cross-entropy"])
 print("training counts per class:", splits.description["train_counts"])
 """),
     ("md", r"""

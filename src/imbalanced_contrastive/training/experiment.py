@@ -37,6 +37,7 @@ import torch
 import torch.nn as nn
 
 from imbalanced_contrastive._meta import __version__
+from imbalanced_contrastive.data.dataset import DataSplits
 from imbalanced_contrastive.data.registry import DATASETS, IMBALANCE_PROFILES, build_splits
 from imbalanced_contrastive.data.views import BatchAugment
 from imbalanced_contrastive.evaluation import classification_metrics, map_dataset, sample_embeddings
@@ -403,6 +404,16 @@ def view_augment(config: ExperimentConfig) -> BatchAugment:
     return BatchAugment(scale=(0.5, 1.0), max_translate=0.1, flip=True, jitter=0.4)
 
 
+def splits_for(config: ExperimentConfig) -> DataSplits:
+    """The (imbalanced) train/test splits a config trains and evaluates on."""
+    return build_splits(
+        config.dataset, data_dir=config.data_dir, imbalance=config.imbalance, ratio=float(config.ratio),
+        minority_classes=config.minority_classes, train_per_class=config.train_per_class,
+        test_per_class=config.test_per_class, seed=config.seed, many_threshold=config.many_threshold,
+        few_threshold=config.few_threshold, image_size=config.image_size,
+    )
+
+
 def run_experiment(
     config: ExperimentConfig,
     *,
@@ -436,12 +447,7 @@ def run_experiment(
         device = torch.device("cuda", dist_info.local_rank)
         torch.cuda.set_device(device)
     seed_everything(config.seed)
-    splits = build_splits(
-        config.dataset, data_dir=config.data_dir, imbalance=config.imbalance, ratio=float(config.ratio),
-        minority_classes=config.minority_classes, train_per_class=config.train_per_class,
-        test_per_class=config.test_per_class, seed=config.seed, many_threshold=config.many_threshold,
-        few_threshold=config.few_threshold, image_size=config.image_size,
-    )
+    splits = splits_for(config)
     counts = [int(n) for n in splits.class_counts]
     torch.manual_seed(derive_seed(config.seed, 0))
     task = build_task(config, counts, device)
