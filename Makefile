@@ -10,7 +10,7 @@ FMNIST_DIR := /usr/share/datasets/fashion-mnist
 PROFILE ?= quick
 PYTEST_ARGS ?=
 
-.PHONY: setup data browser test book notebooks lint clean
+.PHONY: setup data browser test book notebooks execute lint clean
 
 $(STAMP): requirements.txt pyproject.toml
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -47,7 +47,12 @@ test: setup data browser
 	@$(PY) -m pytest $(PYTEST_ARGS); rc=$$?; \
 	if [ $$rc -eq 5 ]; then echo "error: pytest collected no tests" >&2; exit 1; fi; exit $$rc
 
-notebooks: setup data
+# Chapters are text notebooks (notebooks/NN_name.md, MyST); sync them with their .ipynb after an edit.
+notebooks: setup
+	$(PY) tools/notebooks.py
+
+# Execute the notebooks into book/_generated without building the site.
+execute: setup data
 	$(PY) -m imbalanced_contrastive notebooks --profile $(PROFILE)
 
 book: setup data

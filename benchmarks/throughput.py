@@ -17,7 +17,7 @@ import time
 import torch
 
 from imbalanced_contrastive.data.views import make_views
-from imbalanced_contrastive.training.device import autocast, select_device
+from imbalanced_contrastive.training.device import autocast, choose_precision, grad_scaler, select_device
 from imbalanced_contrastive.training.experiment import (
     IN_CHANNELS,
     N_VIEWS,
@@ -43,15 +43,18 @@ def images_per_second(method: str, profile: str, dataset: str, device: torch.dev
     labels = torch.arange(b * 4, device=device) % c
     augment = view_augment(config)
     gen = torch.Generator().manual_seed(0)
+    precision = choose_precision(device, config.amp)
+    scaler = grad_scaler(device, precision)
 
     def step(i: int) -> None:
         idx = torch.arange(i % 4 * b, (i % 4 + 1) * b, device=device)
         views = make_views(images[idx], N_VIEWS[config.recipe], augment, gen)
-        with autocast(device, config.amp):
+        with autocast(device, precision):
             loss = task(views, labels[idx])["loss"]
         opt.zero_grad(set_to_none=True)
-        loss.backward()
-        opt.step()
+        scaler.scale(loss).backward()
+        scaler.step(opt)
+        scaler.update()
 
     for i in range(2):
         step(i)

@@ -1,17 +1,26 @@
 """Package metadata held in exactly one place.
 
-``REPOSITORY_URL`` is the single source of the repository address: the book's launch buttons,
-the notebooks' Colab badges and their Colab install cell are checked against it by the tests.
+``VERSION`` is the package version (``pyproject.toml`` reads it from here); ``REPOSITORY_URL``
+the repository address. The notebooks' Colab badges, their Colab install cell and the book's
+launch buttons are generated from, and checked against, these constants (``make notebooks``
+rewrites the install cells; the tests fail when a notebook disagrees).
 """
 
-from importlib import metadata
+VERSION = "0.2.0"
+"""The package version; a release is tagged ``v<VERSION>`` in the repository."""
+
+__version__ = VERSION
 
 REPOSITORY_URL = "https://github.com/imbalanced-contrastive/companion"
 """The public repository of the companion (notebooks, book and library)."""
 
 REPOSITORY_BRANCH = "main"
 
-try:
-    __version__ = metadata.version("imbalanced-contrastive")
-except metadata.PackageNotFoundError:  # running from a source tree without installation
-    __version__ = "0.1.0"
+RELEASE_TAG = f"v{VERSION}"
+"""The git tag of this release: what the notebooks' Colab install cell installs."""
+
+INSTALL_SPEC = f"imbalanced-contrastive @ git+{REPOSITORY_URL}@{RELEASE_TAG}"
+"""The pip requirement the Colab install cell installs (a fixed release, never a moving branch)."""
+
+SITE_URL = "https://imbalanced-contrastive.github.io/companion/"
+"""Where the book is published (GitHub Pages of the repository)."""

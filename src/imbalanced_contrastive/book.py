@@ -1,7 +1,8 @@
 """Execute the notebooks with papermill and build the Jupyter Book (strict, atomic).
 
 ``execute_notebooks`` runs every notebook of :data:`NOTEBOOKS` from ``notebooks/`` into
-``book/_generated/`` with the chosen profile; ``build_book`` runs
+``book/_generated/`` with the chosen profile and turns their plain-Jupyter markdown into MyST
+(:mod:`imbalanced_contrastive.book_markdown`); ``build_book`` runs
 ``jupyter-book build -W -n --keep-going`` into a temporary folder and replaces
 ``book/_build/html`` only when the build succeeded, so a failed build never destroys the last
 good site.
@@ -76,6 +77,7 @@ def execute_notebooks(
     unknown = [n for n in chosen if n not in NOTEBOOKS]
     if unknown:
         raise ValueError(f"unknown notebooks {unknown}; allowed: {NOTEBOOKS}")
+    labels = book_theorem_labels(root)
     written = []
     for name in chosen:
         t0 = time.perf_counter()
@@ -86,10 +88,36 @@ def execute_notebooks(
             str(root / "notebooks" / name), str(target), parameters=params, cwd=str(out),
             progress_bar=False, kernel_name="python3", report_mode=False,
         )
+        to_book_markdown(target, labels)
         print(f"executed {name} ({profile}) in {time.perf_counter() - t0:.1f} s -> {target}", flush=True)
         written.append(target)
     write_results(root, out)
     return written
+
+
+def book_theorem_labels(root: Path) -> set[str]:
+    """The theorem labels of every chapter (so that one chapter may cite another's theorems)."""
+    import nbformat
+
+    from imbalanced_contrastive.book_markdown import theorem_labels
+
+    labels: set[str] = set()
+    for name in NOTEBOOKS:
+        nb = nbformat.read(root / "notebooks" / name, as_version=4)
+        labels |= theorem_labels([c.source for c in nb.cells if c.cell_type == "markdown"])
+    return labels
+
+
+def to_book_markdown(path: Path, labels: set[str]) -> None:
+    """Rewrite an executed notebook's plain-Jupyter markdown into MyST, in place
+    (:mod:`imbalanced_contrastive.book_markdown`); ``labels`` are the book's theorem labels."""
+    import nbformat
+
+    from imbalanced_contrastive.book_markdown import notebook_to_myst
+
+    nb = nbformat.read(path, as_version=4)
+    notebook_to_myst(nb, labels)
+    nbformat.write(nb, path)
 
 
 def write_results(root: Path | None = None, output_dir: Path | None = None) -> Path:

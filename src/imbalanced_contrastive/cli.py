@@ -37,6 +37,8 @@ def _cmd_train(args: argparse.Namespace) -> int:
     for name in ("seed", "device", "data_dir", "epochs"):
         if getattr(args, name) is not None:
             overrides[name] = getattr(args, name)
+    if args.download:
+        overrides["download"] = True
     try:
         config = make_config(args.recipe, args.profile, args.dataset, **overrides)
     except ValueError as err:
@@ -113,6 +115,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--epochs", type=int, default=None)
     p.add_argument("--device", default=None, help="auto (default), cpu, cuda, cuda:N, mps")
     p.add_argument("--data-dir", dest="data_dir", default=None, help="dataset folder tried first")
+    p.add_argument("--download", action="store_true",
+                   help="download the dataset into the user cache when no local copy is found (needs the internet)")
     p.add_argument("--out", default=None, help="also write the record (record.json, embeddings.npz) here")
     p.add_argument("--runs-root", default=None, help="cache of run records (default ~/.cache/imbalanced_contrastive/runs)")
     p.add_argument("--no-cache", action="store_true", help="train even if an identical run is cached")

@@ -60,7 +60,7 @@ def summarize(records: Iterable[RunRecord], methods_order: Iterable[str] | None 
     """
     groups: dict[tuple, list[RunRecord]] = defaultdict(list)
     for r in records:
-        cfg = {k: v for k, v in r.config.items() if k not in ("seed", "cache_key", "device", "data_dir", "notes")}
+        cfg = {k: v for k, v in r.config.items() if k not in ("seed", "cache_key", "device", "data_dir", "download", "notes")}
         groups[(_setting(r), r.config["method"], repr(sorted(cfg.items())))].append(r)
     order = list(methods_order or [])
     rows = []

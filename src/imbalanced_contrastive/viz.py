@@ -1,7 +1,11 @@
-"""Figures: sample grids, class-count bars, training curves (matplotlib + seaborn)."""
+"""Figures: sample grids, class-count bars, training curves (matplotlib + seaborn), and
+:func:`show_figure`, which saves a figure and shows it with a caption and alt text."""
 
 from __future__ import annotations
 
+import base64
+import html
+from pathlib import Path
 from typing import Sequence
 
 import matplotlib.pyplot as plt
@@ -13,6 +17,39 @@ from matplotlib.patches import Patch
 from imbalanced_contrastive.data.dataset import DataSplits, ImageArrayDataset
 
 GROUP_COLORS = {"many": "#1b9e77", "medium": "#d95f02", "few": "#7570b3"}
+
+
+def show_figure(fig: plt.Figure, path: str | Path, caption: str, alt: str | None = None, dpi: int = 120) -> Path:
+    """Save ``fig`` as a PNG and show it as a captioned figure with alt text; closes ``fig``.
+
+    The output carries both an HTML ``<figure>`` (image with ``alt``, ``<figcaption>``), which
+    Jupyter, Colab and the book render, and the plain PNG, for viewers without HTML.
+
+    Args:
+        fig: the figure.
+        path: where the PNG goes (folders are created).
+        caption: one or two sentences saying what the figure shows.
+        alt: the text read out instead of the image (default: the caption).
+        dpi: resolution of the PNG.
+
+    Returns:
+        The PNG's path.
+    """
+    from IPython.display import display
+
+    if not caption.strip():
+        raise ValueError("caption must say what the figure shows; got an empty string")
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fig.savefig(path, dpi=dpi, bbox_inches="tight")
+    plt.close(fig)
+    png = base64.b64encode(path.read_bytes()).decode("ascii")
+    figure = (
+        f'<figure style="margin: 0"><img src="data:image/png;base64,{png}" alt="{html.escape(alt or caption)}" '
+        f'style="max-width: 100%"/><figcaption>{html.escape(caption)}</figcaption></figure>'
+    )
+    display({"text/html": figure, "image/png": png}, raw=True)
+    return path
 
 
 def plot_sample_grid(data: ImageArrayDataset, per_class: int = 8, seed: int = 0, ax_size: float = 0.9) -> plt.Figure:

@@ -43,8 +43,8 @@ _LAYOUT = {
 
 HOW_TO_OBTAIN = (
     "Obtain CIFAR in one of two ways:\n"
-    "  1. with internet access (e.g. Colab): pass download=True (torchvision downloads and checks\n"
-    "     the archive into the cache directory);\n"
+    "  1. with internet access (e.g. Colab): download=True (the notebooks' default; the CLI's\n"
+    "     --download) lets torchvision download and check the archive into the cache directory;\n"
     "  2. extract the official python archive (cifar-10-python.tar.gz / cifar-100-python.tar.gz)\n"
     "     into a directory and pass it as data_dir."
 )
@@ -66,6 +66,30 @@ def _find_root(name: str, data_dir: str | Path | None) -> Path | None:
     return None
 
 
+def _download(name: str, target: Path) -> Path:
+    """Download, MD5-check and extract the official archive with torchvision's downloader and the
+    URL and checksum its dataset class publishes.
+
+    Raises:
+        FileNotFoundError: the download failed; the message names the cause and the way out.
+    """
+    from torchvision.datasets import CIFAR10, CIFAR100
+    from torchvision.datasets.utils import download_and_extract_archive
+
+    source = CIFAR10 if name == "cifar10" else CIFAR100
+    try:
+        download_and_extract_archive(source.url, str(target), filename=source.filename, md5=source.tgz_md5)
+    except Exception as err:  # noqa: BLE001 - any network or disk failure: report it with the way out
+        raise FileNotFoundError(
+            f"{name} is not on this machine and downloading it into {target} failed "
+            f"({type(err).__name__}: {err}).\n" + HOW_TO_OBTAIN
+        ) from err
+    folder = _find_root(name, target)
+    if folder is None:
+        raise FileNotFoundError(f"{name} was downloaded into {target} but its files are incomplete.\n" + HOW_TO_OBTAIN)
+    return folder
+
+
 def load_cifar(
     name: str, data_dir: str | Path | None = None, download: bool = False
 ) -> tuple[ImageArrayDataset, ImageArrayDataset]:
@@ -83,11 +107,7 @@ def load_cifar(
     spec = _LAYOUT[name]
     folder = _find_root(name, data_dir)
     if folder is None and download:
-        from torchvision.datasets import CIFAR10, CIFAR100
-
-        target = cache_dir() / "cifar"
-        (CIFAR10 if name == "cifar10" else CIFAR100)(root=str(target), train=True, download=True)
-        folder = _find_root(name, target)
+        folder = _download(name, cache_dir() / "cifar")
     if folder is None:
         raise FileNotFoundError(
             f"{name} not found under {data_dir or '(no data_dir)'} or the cache {cache_dir()}: "

@@ -2,12 +2,12 @@
 
 The archive holds ``train_images`` ``uint8 [N, H, W, 3]``, ``train_labels`` ``[N, 1]`` and the
 same for ``val`` and ``test`` (7:1:2 split by the MedMNIST authors). Files: ``dermamnist.npz``
-(28x28) or ``dermamnist_{64,128,224}.npz``.
+(28x28) or ``dermamnist_{64,128,224}.npz``. Downloads go through the ``medmnist`` package, whose
+metadata also holds each archive's URL and MD5 sum.
 """
 
 from __future__ import annotations
 
-import urllib.request
 from pathlib import Path
 
 import numpy as np
@@ -26,13 +26,39 @@ CLASSES = [
     "vascular lesions",
 ]
 
-# size -> (file name, MD5) as published in MedMNIST's metadata (Zenodo record 10519652).
-ARCHIVES = {
-    28: ("dermamnist.npz", "0744692d530f8e62ec473284d019b0c7"),
-    64: ("dermamnist_64.npz", "b70a2f5635c6199aeaa28c31d7202e1f"),
-}
-URL = "https://zenodo.org/records/10519652/files/{file}?download=1"
+SIZES = (28, 64, 128, 224)
 SPLITS = ("train", "val", "test")
+
+
+def _published(size: int) -> tuple[str, str, str]:
+    """``(file name, URL, MD5)`` of the archive as the ``medmnist`` package publishes them."""
+    from medmnist import INFO
+
+    flag = "" if size == 28 else f"_{size}"
+    info = INFO["dermamnist"]
+    return f"dermamnist{flag}.npz", info[f"url{flag}"], info[f"MD5{flag}"]
+
+
+def _download(size: int, target: Path) -> Path:
+    """Download the archive with ``medmnist`` (its URL and MD5) into ``target``.
+
+    Raises:
+        FileNotFoundError: the download failed; the message names the cause and the way out.
+    """
+    from medmnist import DermaMNIST
+
+    file_name, url, _ = _published(size)
+    target.mkdir(parents=True, exist_ok=True)
+    try:
+        DermaMNIST(split="train", download=True, root=str(target), size=size)
+    except Exception as err:  # noqa: BLE001 - any network or disk failure: report it with the way out
+        cause = err.__context__ or err  # medmnist re-raises a long generic message; name the real cause
+        raise FileNotFoundError(
+            f"DermaMNIST is not on this machine and downloading {file_name} into {target} failed "
+            f"({type(cause).__name__}: {' '.join(str(cause).split())[:300]}). Download it from {url} and "
+            "pass its directory as data_dir."
+        ) from err
+    return target / file_name
 
 
 def load_dermamnist(
@@ -42,8 +68,9 @@ def load_dermamnist(
 
     Args:
         data_dir: directory holding the ``.npz`` file (tried before the cache).
-        size: image side, 28 or 64.
-        download: download into the cache when no local file exists (needs internet).
+        size: image side, one of :data:`SIZES`.
+        download: when no local file exists, download it with ``medmnist`` into the user cache
+            (needs the internet).
         verify: check the archive's MD5 (tests writing small files turn it off).
 
     Returns:
@@ -53,22 +80,19 @@ def load_dermamnist(
         ValueError: unsupported ``size``, a corrupt archive, or missing keys.
         FileNotFoundError: no file found; the message says how to obtain it.
     """
-    if size not in ARCHIVES:
-        raise ValueError(f"size must be one of {sorted(ARCHIVES)}; got {size}")
-    file_name, md5 = ARCHIVES[size]
+    if size not in SIZES:
+        raise ValueError(f"size must be one of {SIZES}; got {size!r}")
+    file_name, url, md5 = _published(size)
     candidates = ([Path(data_dir).expanduser() / file_name] if data_dir is not None else []) + [
         cache_dir() / "medmnist" / file_name
     ]
     path = next((p for p in candidates if p.is_file()), None)
     if path is None and download:
-        path = cache_dir() / "medmnist" / file_name
-        path.parent.mkdir(parents=True, exist_ok=True)
-        urllib.request.urlretrieve(URL.format(file=file_name), path)  # noqa: S310 - fixed https URL
+        path = _download(size, cache_dir() / "medmnist")
     if path is None:
         raise FileNotFoundError(
-            f"{file_name} not found in {[str(p.parent) for p in candidates]}. Download it from "
-            f"{URL.format(file=file_name)} (or pass download=True where the internet is reachable) "
-            "and pass its directory as data_dir."
+            f"{file_name} not found in {[str(p.parent) for p in candidates]}. Download it from {url} "
+            "(or pass download=True where the internet is reachable) and pass its directory as data_dir."
         )
     if verify and md5_of_file(path) != md5:
         raise ValueError(f"{path} is corrupt: MD5 {md5_of_file(path)} != published {md5}. Delete it and download again.")

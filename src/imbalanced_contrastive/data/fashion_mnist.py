@@ -47,8 +47,8 @@ HOW_TO_OBTAIN = (
     "Obtain Fashion-MNIST in one of three ways:\n"
     "  1. Debian/Ubuntu: apt-get update && apt-get install -y dataset-fashion-mnist\n"
     "     (installs the files in /usr/share/datasets/fashion-mnist; `make data` does this);\n"
-    "  2. with internet access (e.g. Colab): load_fashion_mnist(download=True) downloads them with\n"
-    "     torchvision into the cache directory;\n"
+    "  2. with internet access (e.g. Colab): download=True (the notebooks' default; the CLI's\n"
+    "     --download) downloads them with torchvision into the cache directory;\n"
     "  3. copy the four files train-images-idx3-ubyte.gz, train-labels-idx1-ubyte.gz,\n"
     "     t10k-images-idx3-ubyte.gz, t10k-labels-idx1-ubyte.gz into a directory and pass it as\n"
     "     data_dir (or set $IMBALANCED_CONTRASTIVE_DATA)."
@@ -97,15 +97,23 @@ def locate_fashion_mnist(data_dir: str | Path | None = None) -> Path | None:
     return None
 
 
-def _download(target: Path) -> Path | None:
-    try:
-        from torchvision.datasets import FashionMNIST
+def _download(target: Path) -> Path:
+    """Download with torchvision (its mirrors and MD5 sums) into ``target``; returns the folder
+    holding the files.
 
-        FashionMNIST(root=str(target), train=True, download=True)
-        FashionMNIST(root=str(target), train=False, download=True)
-    except Exception as err:  # noqa: BLE001 - any network or disk failure means "not available"
-        log.warning("Fashion-MNIST download failed: %s", err)
-        return None
+    Raises:
+        FileNotFoundError: the download failed (offline, say); the message names the cause.
+    """
+    from torchvision.datasets import FashionMNIST
+
+    try:
+        for train in (True, False):
+            FashionMNIST(root=str(target), train=train, download=True)
+    except Exception as err:  # noqa: BLE001 - any network or disk failure: report it with the way out
+        raise FileNotFoundError(
+            f"Fashion-MNIST is not on this machine and downloading it into {target} failed "
+            f"({type(err).__name__}: {err}).\n" + HOW_TO_OBTAIN
+        ) from err
     return target / "FashionMNIST" / "raw"
 
 
@@ -116,19 +124,21 @@ def load_fashion_mnist(
 
     Args:
         data_dir: a directory to try first (see the module docstring for the layout).
-        download: when no local copy exists, download with torchvision into the cache.
+        download: when no local copy exists, download with torchvision (its mirrors and MD5
+            sums) into the user cache.
         verify: check each file's MD5 (strongly recommended; tests writing small files turn it off).
 
     Returns:
         ``(train, test)``; images ``uint8 [N, 1, 28, 28]``, labels ``int64 [N]``.
 
     Raises:
-        FileNotFoundError: no source holds the four files; the message lists the missing files
-            and the three ways to obtain them.
+        FileNotFoundError: no source holds the four files (and ``download`` is off or failed); the
+            message lists what was searched, the download error if any, and how to obtain them.
         ValueError: a file is corrupt (names the file).
     """
     directory = locate_fashion_mnist(data_dir)
     if directory is None and download:
+        log.info("Fashion-MNIST not found locally; downloading it into %s", cache_dir())
         directory = _download(cache_dir())
     if directory is None:
         searched = _candidate_dirs(data_dir)

@@ -1,4 +1,10 @@
-"""Device selection, mixed precision and seeding."""
+"""Device selection, mixed precision and seeding.
+
+Mixed precision follows the device's capability (:func:`choose_precision`): bf16 autocast on CUDA
+GPUs of compute capability 8.0 or newer (A100, H100, RTX 30xx and later), fp16 autocast with
+gradient scaling on older GPUs (Colab's free T4 is 7.5, without bf16 tensor cores), and full
+precision on the CPU and on Apple MPS.
+"""
 
 from __future__ import annotations
 
@@ -33,11 +39,46 @@ def select_device(name: str = "auto") -> torch.device:
     return torch.device(name)
 
 
-def autocast(device: torch.device, enabled: bool) -> contextlib.AbstractContextManager:
-    """bf16 autocast on CUDA when ``enabled``; a no-op elsewhere. Losses cast features to fp32."""
-    if enabled and device.type == "cuda":
-        return torch.autocast(device_type="cuda", dtype=torch.bfloat16)
-    return contextlib.nullcontext()
+PRECISIONS = ("bf16", "fp16", "fp32")
+"""What :func:`choose_precision` may return; recorded in every run record."""
+
+BF16_MIN_CAPABILITY = (8, 0)
+"""The CUDA compute capability from which bf16 tensor cores exist (Ampere)."""
+
+
+def choose_precision(device: torch.device, amp: bool = True) -> str:
+    """The training precision for ``device``: ``"bf16"``, ``"fp16"`` or ``"fp32"``.
+
+    Args:
+        device: the training device.
+        amp: whether mixed precision is wanted at all (``False`` always gives ``"fp32"``).
+
+    Returns:
+        ``"bf16"`` on CUDA with compute capability >= 8.0, ``"fp16"`` (with gradient scaling, see
+        :func:`grad_scaler`) on older CUDA GPUs, ``"fp32"`` elsewhere.
+    """
+    if not isinstance(amp, bool):
+        raise ValueError(f"amp must be True or False; got {amp!r}")
+    if not amp or device.type != "cuda":
+        return "fp32"
+    capability = tuple(torch.cuda.get_device_capability(device))
+    return "bf16" if capability >= BF16_MIN_CAPABILITY else "fp16"
+
+
+def autocast(device: torch.device, precision: str) -> contextlib.AbstractContextManager:
+    """Autocast to ``precision`` (from :func:`choose_precision`) on CUDA; a no-op for ``"fp32"``.
+    Losses cast features to fp32 themselves."""
+    if precision not in PRECISIONS:
+        raise ValueError(f"precision must be one of {PRECISIONS}; got {precision!r}")
+    if precision == "fp32":
+        return contextlib.nullcontext()
+    dtype = torch.bfloat16 if precision == "bf16" else torch.float16
+    return torch.autocast(device_type=device.type, dtype=dtype)
+
+
+def grad_scaler(device: torch.device, precision: str) -> torch.amp.GradScaler:
+    """A gradient scaler, enabled for ``"fp16"`` only (bf16 and fp32 need none)."""
+    return torch.amp.GradScaler(device.type, enabled=precision == "fp16")
 
 
 def derive_seed(seed: int, *parts: int) -> int:

@@ -46,7 +46,7 @@ from imbalanced_contrastive.models.encoders import ENCODERS, build_encoder
 from imbalanced_contrastive.profiles import PROFILES, check_profile
 from imbalanced_contrastive.provenance import provenance
 from imbalanced_contrastive.records import RunRecord
-from imbalanced_contrastive.training.device import derive_seed, seed_everything, select_device
+from imbalanced_contrastive.training.device import choose_precision, derive_seed, seed_everything, select_device
 from imbalanced_contrastive.training.distributed import DistInfo, init_from_env
 from imbalanced_contrastive.training.loop import LoopConfig, fit
 from imbalanced_contrastive.training.tasks import BCLTask, ContrastiveTask, LinearProbe, ResComTask, SupervisedTask
@@ -91,6 +91,7 @@ class ExperimentConfig:
     # data
     dataset: str = "fmnist"
     data_dir: str | None = None
+    download: bool = False
     imbalance: str = "step"
     ratio: float = 10.0
     minority_classes: list[int] = field(default_factory=lambda: [0, 2, 4, 6])
@@ -142,10 +143,11 @@ class ExperimentConfig:
         return dataclasses.asdict(self)
 
     def cache_key(self) -> str:
-        """A key of the config and the library version (``data_dir`` and ``device`` excluded)."""
+        """A key of the config and the library version (where the data and the run come from,
+        ``data_dir``, ``download`` and ``device``, excluded)."""
         d = self.to_dict()
-        d.pop("data_dir")
-        d.pop("device")
+        for name in ("data_dir", "download", "device"):
+            d.pop(name)
         blob = json.dumps({"config": d, "version": __version__}, sort_keys=True, default=str)
         return f"{self.method}-{hashlib.sha256(blob.encode()).hexdigest()[:16]}"
 
@@ -240,6 +242,8 @@ def validate_config(config: ExperimentConfig) -> None:
     if config.method not in METHODS:
         raise ValueError(f"method must be one of {sorted(METHODS)}; got {config.method!r}")
     check_profile(config.profile)
+    if not isinstance(config.download, bool):
+        raise ValueError(f"download must be True or False; got {config.download!r}")
     if config.dataset not in DATASETS:
         raise ValueError(f"dataset must be one of {DATASETS}; got {config.dataset!r}")
     if config.imbalance not in IMBALANCE_PROFILES:
@@ -407,7 +411,7 @@ def view_augment(config: ExperimentConfig) -> BatchAugment:
 def splits_for(config: ExperimentConfig) -> DataSplits:
     """The (imbalanced) train/test splits a config trains and evaluates on."""
     return build_splits(
-        config.dataset, data_dir=config.data_dir, imbalance=config.imbalance, ratio=float(config.ratio),
+        config.dataset, data_dir=config.data_dir, download=config.download, imbalance=config.imbalance, ratio=float(config.ratio),
         minority_classes=config.minority_classes, train_per_class=config.train_per_class,
         test_per_class=config.test_per_class, seed=config.seed, many_threshold=config.many_threshold,
         few_threshold=config.few_threshold, image_size=config.image_size,
@@ -476,7 +480,8 @@ def run_experiment(
         config=full_config,
         history=history,
         metrics=metrics,
-        provenance={**provenance(device), "data": splits.description, "classes": splits.classes},
+        provenance={**provenance(device), "precision": choose_precision(device, config.amp), "data": splits.description,
+                    "classes": splits.classes},
         wall_time_s=time.perf_counter() - t0,
         embeddings=emb.numpy(),
         embedding_labels=emb_labels.numpy(),

@@ -34,7 +34,7 @@ from imbalanced_contrastive.data.registry import fixed_batches
 from imbalanced_contrastive.data.views import BatchAugment, make_views, to_float
 from imbalanced_contrastive.evaluation import classification_metrics, map_dataset
 from imbalanced_contrastive.training.checkpoint import load_checkpoint, save_checkpoint
-from imbalanced_contrastive.training.device import autocast, derive_seed, progress_enabled
+from imbalanced_contrastive.training.device import autocast, choose_precision, derive_seed, grad_scaler, progress_enabled
 from imbalanced_contrastive.training.distributed import DistInfo, mean_across_ranks
 
 
@@ -47,7 +47,9 @@ class LoopConfig:
         batch_size: samples per step (>= 2; contrastive losses need pairs).
         seed: seeds batch order, views and the global RNG at every epoch.
         n_views: augmented views per sample given to the task.
-        amp: bf16 autocast on CUDA.
+        amp: mixed precision where the device supports it (see
+            :func:`~imbalanced_contrastive.training.device.choose_precision`: bf16 on CUDA
+            capability >= 8.0, fp16 with gradient scaling on older GPUs, none on the CPU).
         eval_every: evaluate on the test set every this many epochs (and always at the end).
         progress: show tqdm progress bars (always off under CI).
         grad_clip: clip the gradient norm to this value (``None``: no clipping).
@@ -123,6 +125,8 @@ def fit(
         raise ValueError(f"batch_size {config.batch_size} must be divisible by the world size {dist_info.world_size}")
     history: list[dict] = []
     start_epoch = 0
+    precision = choose_precision(device, config.amp)
+    scaler = grad_scaler(device, precision)
     if checkpoint_dir is not None and resume:
         state = load_checkpoint(checkpoint_dir, map_location=device)
         if state is not None:
@@ -130,6 +134,8 @@ def fit(
             optimizer.load_state_dict(state["optimizer"])
             if scheduler is not None and state.get("scheduler") is not None:
                 scheduler.load_state_dict(state["scheduler"])
+            if state.get("scaler") is not None:
+                scaler.load_state_dict(state["scaler"])
             history = list(state["history"])
             start_epoch = int(state["epoch"]) + 1
     images = splits.train.images.to(device)
@@ -155,16 +161,18 @@ def fit(
             idx = idx.to(device)
             x = to_float(images[idx], splits.train.name)
             views = make_views(x, config.n_views, augment, view_gen)
-            with autocast(device, config.amp):
+            with autocast(device, precision):
                 out = model(views, labels[idx])
             loss = out["loss"]
             if not torch.isfinite(loss):
                 raise FloatingPointError(f"non-finite loss {loss.item()} at epoch {epoch + 1}, step {step + 1}")
             optimizer.zero_grad(set_to_none=True)
-            loss.backward()
+            scaler.scale(loss).backward()
             if config.grad_clip is not None:
+                scaler.unscale_(optimizer)
                 nn.utils.clip_grad_norm_(task.parameters(), config.grad_clip)
-            optimizer.step()
+            scaler.step(optimizer)
+            scaler.update()
             for k, v in out.items():
                 sums[k] = sums.get(k, 0.0) + float(v.detach())
             if show:
@@ -185,6 +193,7 @@ def fit(
                     "task": task.state_dict(),
                     "optimizer": optimizer.state_dict(),
                     "scheduler": scheduler.state_dict() if scheduler is not None else None,
+                    "scaler": scaler.state_dict() if scaler.is_enabled() else None,
                     "history": history,
                     "epoch": epoch,
                 },
