@@ -27,7 +27,8 @@ data:
 		echo "Fashion-MNIST: $(FMNIST_DIR)"; \
 	elif command -v apt-get >/dev/null 2>&1 && [ "$$(id -u)" = 0 ]; then \
 		echo "Installing Fashion-MNIST from Debian (dataset-fashion-mnist)"; \
-		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq dataset-fashion-mnist >/dev/null; \
+		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq dataset-fashion-mnist >/dev/null \
+		|| echo "warning: apt-get could not install dataset-fashion-mnist; the notebooks download it (download=True)"; \
 	else \
 		echo "warning: Fashion-MNIST not installed and apt-get unavailable (or not root);"; \
 		echo "         run 'sudo apt-get install dataset-fashion-mnist' or see README 'Data'."; \

@@ -1,5 +1,5 @@
 """Forward+backward time and peak memory of AFCL: this library vs a dense reimplementation of the
-authors' formulation (written from shared/papers/acl.md section 2.3: bare exp, N x N matrices,
+authors' formulation (written from book/paper_specs.md, spec-acl-losses: bare exp, N x N matrices,
 ``mean`` over columns). Not a test: prints a table.
 
     python benchmarks/losses.py                 # B in {256, 1024, 4096}, D = 128, on the best device
@@ -25,7 +25,7 @@ import torch.nn.functional as F
 
 
 def authors_formulation(z: torch.Tensor, y: torch.Tensor, tau: float, gamma: float, eta: float) -> torch.Tensor:
-    """Dense AFCL as the official code computes it (acl.md 2.3), integer gamma only."""
+    """Dense AFCL as the official code computes it (spec-acl-losses), integer gamma only."""
     n = z.shape[0]
     eye = torch.eye(n, device=z.device)
     same = (y.view(-1, 1) == y.view(1, -1)).float()

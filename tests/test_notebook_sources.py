@@ -30,7 +30,7 @@ MYST_SYNTAX = ["{cite", "{prf:", "{admonition}", ":::{", "```{", "{doc}", "{numr
 
 def test_every_chapter_is_a_text_notebook_paired_with_its_ipynb():
     assert sorted(p.stem for p in (REPO / "notebooks").glob("*.md")) == sorted(STEMS)
-    assert not (REPO / "tools" / "notebook_sources").exists() and not (REPO / "tools" / "new_notebook.py").exists()
+    assert not (REPO / "tools" / "notebook_sources").exists(), "chapters have one source: their text notebook"
     assert 'formats = "ipynb,md:myst"' in (REPO / "jupytext.toml").read_text()
 
 
@@ -127,6 +127,8 @@ def test_book_markdown_conversion():
     assert to_myst(block) == ":::{prf:lemma} L2: $A(n) = K \\log n$\n:label: ent-lem-log\nUnder A2 and A3\nthere is $K$.\n\n$$x$$\n:::"
     assert to_myst("> **Proof.** Trivial.") == ":::{prf:proof}\nTrivial.\n:::"
     assert to_myst("> **Note.** stays a quote") == "> **Note.** stays a quote"
+    site = "[the appendix](https://imbalanced-contrastive.github.io/companion/paper_specs.html#spec-acl-losses)"
+    assert to_myst(f"see {site}.") == "see {ref}`the appendix <spec-acl-losses>`."
     details = "<details><summary>Solution</summary>\n\nIt is $1$.\n\n</details>"
     assert to_myst(details) == ":::{admonition} Solution\n:class: dropdown\nIt is $1$.\n:::"
     nb = nbformat.v4.new_notebook(cells=[nbformat.v4.new_markdown_cell("See [Lemma L2](#ent-lem-log) and [x](#other)."),

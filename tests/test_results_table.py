@@ -25,7 +25,7 @@ def test_summary_over_seeds_and_paper_column(tmp_path):
     main = next(r for r in bcl if r["seeds"] == [0, 1, 2])
     assert math.isclose(main["balanced_accuracy_mean"], 0.52) and math.isclose(main["balanced_accuracy_std"], 0.02)
     assert main["medium_mean"] is None
-    assert main["paper_reported"].startswith("51.9") and "rcl_bcl.md" in main["paper_source"]
+    assert main["paper_reported"].startswith("51.9") and "BCL paper" in main["paper_source"]
     fm = next(r for r in rows if r["dataset"] == "fmnist")
     assert fm["paper_reported"] is None and "not recoverable" in fm["paper_source"]
     table = markdown_table(rows)
@@ -44,7 +44,26 @@ def test_dual_imbalance_simulation_matches_the_spec():
 
     sim = simulate_pair_counts(long_tail_counts(500, 100, 100.0), batch_size=128, n_batches=2000, seed=0)
     ratio = sim.batch_positive_pairs[0] / sim.batch_positive_pairs[-1]
-    assert ratio > 300, "positive pairs are imbalanced far beyond the sample ratio (rescom.md 3.3: about 1,000)"
+    assert ratio > 300, "positive pairs are imbalanced far beyond the sample ratio (ResCom's dual-imbalance analysis: about 1,000)"
     assert 0.5 < sim.fifo_queue_empty[-1] < 0.75  # spec: 0.624
     weighted = sim.weighted_queue_positive_mass
     assert 0.7 < weighted[0] / weighted[-1] < 1.4  # balanced by the weights and the class-balanced queue
+
+
+def test_settings_in_a_different_order_are_one_experiment(tmp_path):
+    """Records are grouped by the values of their settings, never by the order they were written in
+    (the benchmark once listed CL/FCL/ACL/AFCL twice: seed 0 in one row, seeds 1-2 in another)."""
+    from imbalanced_contrastive.results_table import describe_settings
+
+    a = _record("cl", 0, 0.50, temperature=0.07, normalization="official")
+    b = _record("cl", 1, 0.54, normalization="official", temperature=0.07)
+    c = _record("cl", 2, 0.52, **dict(reversed(list(a.config["loss_params"].items()))))
+    b.config = dict(reversed(list(b.config.items())))  # top-level keys in another order too
+    assert list(a.config["loss_params"]) != list(b.config["loss_params"])
+    rows = summarize([a, b, c])
+    assert len(rows) == 1 and rows[0]["seeds"] == [0, 1, 2]
+    assert describe_settings(a.config) == describe_settings(b.config) == rows[0]["settings"]
+    for r in (a, b, c):
+        r.save(tmp_path / "runs" / str(r.config["seed"]))
+    md, csv = write_tables(summarize(find_records(tmp_path / "runs")), tmp_path)
+    assert md.read_text().count("| cl |") == 1 and len(csv.read_text().strip().splitlines()) == 2

@@ -72,6 +72,7 @@ def _normalised(nb, stem: str) -> None:
     if len(cells) != 1:
         raise SystemExit(f"{stem}: expected exactly one code cell starting with {INSTALL_MARKER!r}; found {len(cells)}")
     cells[0].source = install_cell_source()
+    cells[0].metadata["tags"] = ["remove-cell"]  # for Colab: the book's pages leave it out
     if stem in TRAINING_CHAPTERS:
         nb.metadata.update(GPU_METADATA)
     else:

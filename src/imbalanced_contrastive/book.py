@@ -10,6 +10,8 @@ good site.
 
 from __future__ import annotations
 
+import contextlib
+import io
 import os
 import shutil
 import subprocess
@@ -19,6 +21,13 @@ import time
 from pathlib import Path
 
 from imbalanced_contrastive.profiles import check_profile
+from imbalanced_contrastive.training.device import PROGRESS_ENV, PROGRESS_PREFIX
+
+GENERATED_DIR = "book/_generated"
+"""Where the executed notebooks, their run records (``runs/``) and figures go (git-ignored)."""
+
+SITE_DIR = "book/_build/html"
+"""Where the built site goes; the publishing workflow uploads this folder."""
 
 NOTEBOOKS = [
     "00_data_tour.ipynb",
@@ -71,7 +80,7 @@ def execute_notebooks(
 
     check_profile(profile)
     root = root or repo_root()
-    out = output_dir or root / "book" / "_generated"
+    out = output_dir or root / GENERATED_DIR
     out.mkdir(parents=True, exist_ok=True)
     chosen = names or NOTEBOOKS
     unknown = [n for n in chosen if n not in NOTEBOOKS]
@@ -79,17 +88,20 @@ def execute_notebooks(
         raise ValueError(f"unknown notebooks {unknown}; allowed: {NOTEBOOKS}")
     labels = book_theorem_labels(root)
     written = []
-    for name in chosen:
+    for i, name in enumerate(chosen, start=1):
         t0 = time.perf_counter()
-        params = {"profile": profile, "output_dir": str(out), **(parameters or {}),
+        # output_dir is relative to the notebook's working folder, so no machine path reaches a page
+        params = {"profile": profile, "output_dir": ".", **(parameters or {}),
                   **(notebook_parameters or {}).get(name, {})}
         target = out / name
-        pm.execute_notebook(
-            str(root / "notebooks" / name), str(target), parameters=params, cwd=str(out),
-            progress_bar=False, kernel_name="python3", report_mode=False,
-        )
-        to_book_markdown(target, labels)
-        print(f"executed {name} ({profile}) in {time.perf_counter() - t0:.1f} s -> {target}", flush=True)
+        print(f"[{i}/{len(chosen)}] {name} ({profile})", flush=True)
+        with _progress_as_lines():
+            pm.execute_notebook(
+                str(root / "notebooks" / name), str(target), parameters=params, cwd=str(out),
+                progress_bar=False, kernel_name="python3", report_mode=False, stderr_file=_ProgressLines(),
+            )
+        prepare_for_book(target, labels)
+        print(f"      done in {time.perf_counter() - t0:.1f} s -> {target}", flush=True)
         written.append(target)
     write_results(root, out)
     return written
@@ -108,15 +120,50 @@ def book_theorem_labels(root: Path) -> set[str]:
     return labels
 
 
-def to_book_markdown(path: Path, labels: set[str]) -> None:
-    """Rewrite an executed notebook's plain-Jupyter markdown into MyST, in place
-    (:mod:`imbalanced_contrastive.book_markdown`); ``labels`` are the book's theorem labels."""
+@contextlib.contextmanager
+def _progress_as_lines():
+    """While notebooks run: no progress bars in the kernels, one stderr line per run instead."""
+    old = os.environ.get(PROGRESS_ENV)
+    os.environ[PROGRESS_ENV] = "lines"
+    try:
+        yield
+    finally:
+        if old is None:
+            os.environ.pop(PROGRESS_ENV, None)
+        else:
+            os.environ[PROGRESS_ENV] = old
+
+
+class _ProgressLines(io.TextIOBase):
+    """papermill's ``stderr_file``: shows the kernel's progress lines in the terminal, drops the rest
+    (warnings, tracebacks of handled errors); the executed notebook keeps no stderr at all."""
+
+    def __init__(self) -> None:
+        self._pending = ""
+
+    def write(self, text: str) -> int:
+        self._pending += text
+        *lines, self._pending = self._pending.split("\n")
+        for line in lines:
+            if line.startswith(PROGRESS_PREFIX):
+                print("      " + line.removeprefix(PROGRESS_PREFIX), flush=True)
+        return len(text)
+
+
+def prepare_for_book(path: Path, labels: set[str]) -> None:
+    """Make an executed notebook a clean page, in place: its plain-Jupyter markdown becomes MyST
+    (:mod:`imbalanced_contrastive.book_markdown`; ``labels`` are the book's theorem labels), and
+    stderr outputs (progress, warnings) are removed: the page shows narrative, code, results and
+    figures only."""
     import nbformat
 
     from imbalanced_contrastive.book_markdown import notebook_to_myst
 
     nb = nbformat.read(path, as_version=4)
     notebook_to_myst(nb, labels)
+    for cell in nb.cells:
+        if cell.cell_type == "code":
+            cell.outputs = [o for o in cell.outputs if not (o.output_type == "stream" and o.name == "stderr")]
     nbformat.write(nb, path)
 
 
@@ -127,7 +174,7 @@ def write_results(root: Path | None = None, output_dir: Path | None = None) -> P
     from imbalanced_contrastive.training.experiment import METHODS
 
     root = root or repo_root()
-    out = output_dir or root / "book" / "_generated"
+    out = output_dir or root / GENERATED_DIR
     rows = summarize(find_records(out / "runs", root / "results"), methods_order=list(METHODS))
     md, _ = write_tables(rows, out, stem="results")
     return md
@@ -159,7 +206,7 @@ def bundle_mathjax(book: Path) -> Path:
 
 
 def fix_launch_links(html: Path) -> int:
-    """Point the Colab and Binder launch buttons at the source notebooks in ``notebooks/``.
+    """Point the Colab launch buttons at the source notebooks in ``notebooks/``.
 
     The book renders the papermill-executed copies in ``book/_generated`` (git-ignored), so Jupyter
     Book's launch links would name that path; users must open ``notebooks/<name>.ipynb``.
@@ -171,8 +218,6 @@ def fix_launch_links(html: Path) -> int:
     replacements = [
         (f"colab.research.google.com/github/{slug}/blob/{REPOSITORY_BRANCH}/book/_generated/",
          f"colab.research.google.com/github/{slug}/blob/{REPOSITORY_BRANCH}/notebooks/"),
-        ("urlpath=tree/book/_generated/", "urlpath=tree/notebooks/"),
-        ("urlpath=tree%2Fbook%2F_generated%2F", "urlpath=tree%2Fnotebooks%2F"),
     ]
     changed = 0
     for page in html.rglob("*.html"):
@@ -194,7 +239,7 @@ def build_book(root: Path | None = None) -> Path:
     """
     root = root or repo_root()
     book = root / "book"
-    final = book / "_build" / "html"
+    final = root / SITE_DIR
     bundle_mathjax(book)
     with tempfile.TemporaryDirectory(prefix="book-build-", dir=book) as tmp:
         cmd = [

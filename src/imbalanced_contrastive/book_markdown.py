@@ -4,15 +4,13 @@ The notebooks are written in constructs that plain Jupyter and Colab render (the
 ``.ipynb`` as it is), and the book build rewrites those constructs into their MyST equivalents,
 so the site keeps numbered theorems, cross-references, a bibliography and dropdowns:
 
-==============================================================  =====================================
-in the notebook (plain Markdown / HTML)                         in the book (MyST)
-==============================================================  =====================================
-``[Khosla et al. (2020)](https://... "cite:khosla2020supcon")``  ``{cite:t}`khosla2020supcon```
-``> <a id="ent-lem-log"></a>**Lemma (L2: ...).** text``         ``:::{prf:lemma} L2: ...`` + ``:label:``
-``> **Proof.** text``                                           ``:::{prf:proof}``
-``[Lemma L2](#ent-lem-log)``, ``[T2](10_entropy.ipynb#ent-thm)``  ``{prf:ref}`Lemma L2 <ent-lem-log>```
-``<details><summary>Solution</summary> ... </details>``         ``:::{admonition} Solution`` (dropdown)
-==============================================================  =====================================
+* ``[Khosla et al. (2020)](https://... "cite:khosla2020supcon")`` -> ``{cite:t}`khosla2020supcon```;
+* ``> <a id="ent-lem-log"></a>**Lemma (L2: ...).** text`` -> ``:::{prf:lemma} L2: ...`` with
+  ``:label: ent-lem-log`` (likewise Axiom, Definition, Theorem, Proposition, Corollary, Remark);
+* ``> **Proof.** text`` -> ``:::{prf:proof}``;
+* ``[Lemma L2](#ent-lem-log)`` or ``[L2](NN_name.ipynb#ent-lem-log)`` -> ``{prf:ref}`Lemma L2 <ent-lem-log>```;
+* ``<details><summary>Solution</summary> ... </details>`` -> a dropdown ``:::{admonition} Solution``;
+* a link to a section of the published book (``SITE_URL`` + ``page.html#label``) -> ``{ref}`text <label>```.
 
 A theorem-like block is a blockquote whose first line starts with the bold kind (optionally
 ``(title)``) and a full stop; its body is the rest of the blockquote. Other blockquotes stay
@@ -23,12 +21,15 @@ from __future__ import annotations
 
 import re
 
+from imbalanced_contrastive._meta import SITE_URL
+
 PROOF_KINDS = {
     "Axiom": "axiom", "Definition": "definition", "Lemma": "lemma", "Theorem": "theorem",
     "Proposition": "proposition", "Corollary": "corollary", "Remark": "remark", "Proof": "proof",
 }
 """Bold lead words of theorem-like blockquotes -> sphinx-proof directive names."""
 
+_SITE_LINK = re.compile(r"\[([^\]]+)\]\(" + re.escape(SITE_URL) + r"[\w-]+\.html#([\w-]+)\)")
 _CITE = re.compile(r'\[([^\]]+)\]\((\S+) "cite:([\w:-]+)"\)')
 _DETAILS = re.compile(r"<details>\s*<summary>(.*?)</summary>\s*\n(.*?)\n\s*</details>", re.S)
 _HEAD = re.compile(
@@ -74,7 +75,7 @@ def to_myst(text: str, known_labels: set[str] | None = None) -> str:
     Args:
         text: the cell's markdown, as written for plain Jupyter.
         known_labels: theorem labels defined anywhere in the book; links ``[text](#label)`` or
-            ``[text](chapter.ipynb#label)`` to them become ``{prf:ref}`` roles (labels defined in
+            ``[text](NN_name.ipynb#label)`` to them become ``{prf:ref}`` roles (labels defined in
             ``text`` itself are found too).
     """
     labels = set(known_labels or ())
@@ -83,6 +84,7 @@ def to_myst(text: str, known_labels: set[str] | None = None) -> str:
     )
     text = _theorem_blocks(text, labels)
     text = _CITE.sub(lambda m: f"{{cite:t}}`{m[3]}`", text)
+    text = _SITE_LINK.sub(lambda m: f"{{ref}}`{m[1]} <{m[2]}>`", text)
     if labels:
         pattern = re.compile(r"\[([^\]]+)\]\((?:[\w-]+\.ipynb)?#(" + "|".join(map(re.escape, sorted(labels))) + r")\)")
         text = pattern.sub(lambda m: f"{{prf:ref}}`{m[1]} <{m[2]}>`", text)

@@ -1,4 +1,4 @@
-"""The three run profiles (``shared/DESIGN.md``): ``smoke`` (tests, CI; tiny subsets, seconds),
+"""The three run profiles (README, "Profiles"): ``smoke`` (tests, CI; tiny subsets, seconds),
 ``quick`` (CPU; real Fashion-MNIST subsets; minutes) and ``paper`` (GPU; the papers' data and
 schedules). Notebooks take ``profile`` as a papermill parameter; the settings of each profile
 live in :func:`imbalanced_contrastive.training.experiment.profile_defaults`, and any other

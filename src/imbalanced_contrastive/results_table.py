@@ -1,9 +1,10 @@
 """Results tables from run records: ours (mean +- std over seeds) beside the papers' reported
-numbers where the specs (``shared/papers``) have them, and "not reported" where they do not."""
+numbers where the book's appendix (``book/paper_specs.md``) has them, and "not reported" where it does not."""
 
 from __future__ import annotations
 
 import csv
+import json
 import math
 from collections import defaultdict
 from pathlib import Path
@@ -13,21 +14,21 @@ from imbalanced_contrastive.records import RECORD_FILE, RunRecord
 
 METRICS = ("accuracy", "balanced_accuracy", "many", "medium", "few")
 
-# (dataset, imbalance, ratio, method) -> (reported top-1 %, source). Only numbers the specs mark as
-# from the paper or a corroborating summary; everything else is "not reported".
+# (dataset, imbalance, ratio, method) -> (reported top-1 %, source). Only numbers the appendix tags as
+# the paper's (book/paper_specs.md, spec-bcl-results and spec-rescom-results); everything else is "not reported".
 PAPER_REPORTED: dict[tuple[str, str, float, str], tuple[str, str]] = {
-    ("cifar100", "long_tail", 100.0, "bcl"): ("51.9 (many/med/few 67.2/53.1/32.9)", "BCL, CVPR 2022 [V-2nd], rcl_bcl.md 4.1"),
-    ("cifar100", "long_tail", 50.0, "bcl"): ("56.6", "BCL, CVPR 2022 [V-2nd], rcl_bcl.md 4.1"),
-    ("cifar100", "long_tail", 10.0, "bcl"): ("64.9", "BCL, CVPR 2022 [V-2nd], rcl_bcl.md 4.1"),
-    ("cifar100", "long_tail", 100.0, "ce"): ("38.3 (many/med/few 65.2/37.1/9.1)", "CE row of BCL's table [V-2nd], rcl_bcl.md 4.1"),
-    ("cifar100", "long_tail", 50.0, "ce"): ("43.9", "CE row of BCL's table [V-2nd], rcl_bcl.md 4.1"),
-    ("cifar100", "long_tail", 10.0, "ce"): ("55.7", "CE row of BCL's table [V-2nd], rcl_bcl.md 4.1"),
-    ("cifar10", "long_tail", 100.0, "rescom"): ("84.9", "ResCom README [V-readme], rescom.md 6.1"),
-    ("cifar10", "long_tail", 50.0, "rescom"): ("88.0", "ResCom README [V-readme], rescom.md 6.1"),
-    ("cifar10", "long_tail", 10.0, "rescom"): ("92.0", "ResCom README [V-readme], rescom.md 6.1"),
-    ("cifar100", "long_tail", 100.0, "rescom"): ("53.8", "ResCom README [V-readme], rescom.md 6.1"),
-    ("cifar100", "long_tail", 50.0, "rescom"): ("58.0", "ResCom README [V-readme], rescom.md 6.1"),
-    ("cifar100", "long_tail", 10.0, "rescom"): ("66.1", "ResCom README [V-readme], rescom.md 6.1"),
+    ("cifar100", "long_tail", 100.0, "bcl"): ("51.9 (many/med/few 67.2/53.1/32.9)", "BCL paper (Zhu et al., CVPR 2022), CIFAR-100-LT results, as quoted by later papers"),
+    ("cifar100", "long_tail", 50.0, "bcl"): ("56.6", "BCL paper (Zhu et al., CVPR 2022), CIFAR-100-LT results, as quoted by later papers"),
+    ("cifar100", "long_tail", 10.0, "bcl"): ("64.9", "BCL paper (Zhu et al., CVPR 2022), CIFAR-100-LT results, as quoted by later papers"),
+    ("cifar100", "long_tail", 100.0, "ce"): ("38.3 (many/med/few 65.2/37.1/9.1)", "cross-entropy row of the BCL paper's CIFAR-100-LT results, as quoted by later papers"),
+    ("cifar100", "long_tail", 50.0, "ce"): ("43.9", "cross-entropy row of the BCL paper's CIFAR-100-LT results, as quoted by later papers"),
+    ("cifar100", "long_tail", 10.0, "ce"): ("55.7", "cross-entropy row of the BCL paper's CIFAR-100-LT results, as quoted by later papers"),
+    ("cifar10", "long_tail", 100.0, "rescom"): ("84.9", "ResCom repository README (headline numbers)"),
+    ("cifar10", "long_tail", 50.0, "rescom"): ("88.0", "ResCom repository README (headline numbers)"),
+    ("cifar10", "long_tail", 10.0, "rescom"): ("92.0", "ResCom repository README (headline numbers)"),
+    ("cifar100", "long_tail", 100.0, "rescom"): ("53.8", "ResCom repository README (headline numbers)"),
+    ("cifar100", "long_tail", 50.0, "rescom"): ("58.0", "ResCom repository README (headline numbers)"),
+    ("cifar100", "long_tail", 10.0, "rescom"): ("66.1", "ResCom repository README (headline numbers)"),
 }
 
 NOT_REPORTED = {
@@ -52,6 +53,17 @@ def _setting(record: RunRecord) -> tuple:
     return (c["dataset"], c["imbalance"], float(c["ratio"]), c["profile"])
 
 
+NOT_SETTINGS = ("seed", "cache_key", "device", "data_dir", "download", "notes")
+"""Config keys that do not make an experiment different (where it ran, where the data came from,
+the seed that repeats it, and derived text)."""
+
+
+def settings_key(config: dict) -> str:
+    """A key of a run's settings by their *values*: nested dictionaries in sorted key order, so
+    two runs whose settings were written in different orders are one experiment."""
+    return json.dumps({k: v for k, v in config.items() if k not in NOT_SETTINGS}, sort_keys=True, default=str)
+
+
 def summarize(records: Iterable[RunRecord], methods_order: Iterable[str] | None = None) -> list[dict]:
     """One row per (setting, method) over seeds: means and sample standard deviations.
 
@@ -60,8 +72,7 @@ def summarize(records: Iterable[RunRecord], methods_order: Iterable[str] | None 
     """
     groups: dict[tuple, list[RunRecord]] = defaultdict(list)
     for r in records:
-        cfg = {k: v for k, v in r.config.items() if k not in ("seed", "cache_key", "device", "data_dir", "download", "notes")}
-        groups[(_setting(r), r.config["method"], repr(sorted(cfg.items())))].append(r)
+        groups[(_setting(r), r.config["method"], settings_key(r.config))].append(r)
     order = list(methods_order or [])
     rows = []
     for (setting, method, _), recs in groups.items():
@@ -89,7 +100,7 @@ SHORT = {"temperature": "τ", "gamma": "γ", "eta": "η", "balance_strength": "�
 def describe_settings(config: dict) -> str:
     """The loss parameters of a run in short form (``τ=0.07, γ=2, η=100``), plus a non-CE stage 2."""
     parts = []
-    for k, v in config.get("loss_params", {}).items():
+    for k, v in sorted(config.get("loss_params", {}).items()):
         if isinstance(v, float):
             v = f"{v:.6g}"
         parts.append(f"{SHORT.get(k, k)}={v}")

@@ -1,4 +1,4 @@
-"""The "dual class-imbalance" of supervised contrastive learning (ResCom, rescom.md section 3):
+"""The "dual class-imbalance" of supervised contrastive learning (ResCom; ``book/paper_specs.md``, ``spec-rescom-dual``):
 how many positive pairs and queue keys each class gets per batch, with and without the
 class-balanced queue and effective-number weights. Pure numpy: no training."""
 
@@ -13,7 +13,7 @@ from imbalanced_contrastive.losses.rescom import effective_number_weights
 
 def pair_frequency_matrix(num_classes: int = 10, imbalance_factor: float = 10.0) -> np.ndarray:
     """``M[i, j] = r_i r_j`` with ``r_i = IF^(-i/(C-1))``: how often a (class i, class j) pair
-    appears relative to the head-head pair (rescom.md 3.2, the motivation heat-map)."""
+    appears relative to the head-head pair (``spec-rescom-dual``, the motivation heat-map)."""
     if num_classes < 2 or imbalance_factor < 1:
         raise ValueError(f"need num_classes >= 2 and imbalance_factor >= 1; got {num_classes}, {imbalance_factor}")
     r = imbalance_factor ** (-np.arange(num_classes) / (num_classes - 1))

@@ -1,4 +1,4 @@
-"""Slow loop-based references written straight from the equations (acl.md sections 2.1-2.3,
+"""Slow loop-based references written straight from the equations (``book/paper_specs.md``: spec-acl-losses,
 Khosla et al. Eq. 2), in Python floats (float64). Deliberately naive: no masks, no vectorisation."""
 
 from __future__ import annotations
@@ -75,7 +75,7 @@ def focal(logits, targets, gamma, alpha=None):
 
 
 def bcl(features, labels, prototypes, tau, class_averaging=True, scale=1.0, offset=None, margin=None):
-    """rcl_bcl.md 2.3(b) and 3.6, written as loops: the (generalised) BCL per-anchor mean."""
+    """spec-bcl-losses and spec-rcl-reconstruction (book/paper_specs.md), written as loops: the (generalised) BCL per-anchor mean."""
     rows, y = flatten(features, labels)
     contrast = [(r, c) for r, c in zip(rows, y)]
     if prototypes is not None:
@@ -105,7 +105,7 @@ def bcl(features, labels, prototypes, tau, class_averaging=True, scale=1.0, offs
 
 
 def cbsc(features, labels, tau, weights, keys=None, key_labels=None, qp=1, qn=1):
-    """rescom.md 4.2 and 4.5 as loops: class-weighted SupCon over batch + mined queue keys."""
+    """spec-rescom-losses (book/paper_specs.md) as loops: class-weighted SupCon over batch + mined queue keys."""
     rows, y = flatten(features, labels)
     n = len(rows)
     total = 0.0

@@ -56,7 +56,7 @@ def _angles(degrees):
     return torch.tensor([[math.cos(math.radians(a)), math.sin(math.radians(a))] for a in degrees], dtype=torch.float64)
 
 
-# acl.md section 8, item 12: 2-D unit vectors at 0, 30, 90 and 180 degrees.
+# A golden case worked out by hand: 2-D unit vectors at 0, 30, 90 and 180 degrees.
 GOLDEN = [
     ([0, 0, 1, 1], 0.5, 0, 0, 0.15123847, 0.60495389),
     ([0, 0, 1, 1], 0.5, 2, 0, 0.06446640, 0.25786561),
@@ -114,7 +114,7 @@ def test_paper_cl_equals_supcon_when_every_anchor_has_a_positive(seed):
 
 
 def test_official_cl_weights_anchors_by_positive_count():
-    # acl.md section 2.3, item 4: official per-anchor CL = |P(i)|/N x SupCon per-anchor loss.
+    # spec-acl-losses (book/paper_specs.md): official per-anchor CL = |P(i)|/N x SupCon per-anchor loss.
     z, y = batch(9, 2, 8, 3, 0)
     per_official = AsymmetricFocalContrastiveLoss(0.1, normalization="official").per_anchor(z, y)
     per_supcon, _ = SupConLoss(0.1, 0.1).per_anchor(z, y)
@@ -148,7 +148,7 @@ def test_paper_cl_is_bounded_below_by_log_positive_count():
 
 
 def test_non_integer_gamma_is_finite_with_gradients():
-    # The authors' code returns NaN for non-integer gamma (acl.md 2.4); ours must not.
+    # The authors' code returns NaN for non-integer gamma (spec-acl-losses); ours must not.
     z, y = batch(8, 2, 16, 3, 2, dtype=torch.float32)
     z.requires_grad_(True)
     loss = AsymmetricFocalContrastiveLoss(0.07, gamma=0.5, eta=300.0)(z, y)

@@ -1,5 +1,6 @@
 """BCL, RCL (reconstruction), LA-CE / Balanced Softmax and ResCom against loop references, golden
-values (rcl_bcl.md 2.3(e), 3.8; rescom.md 4.2), reductions, gradients and a fuzz grid."""
+values (worked out by hand from spec-bcl-losses, spec-rcl-reconstruction and
+spec-rescom-losses in book/paper_specs.md), reductions, gradients and a fuzz grid."""
 
 from __future__ import annotations
 
@@ -30,7 +31,7 @@ COUNTS = [500, 100, 5]
 
 @pytest.fixture
 def toy():
-    """rcl_bcl.md 2.3(e): N = 3 images, labels (0, 0, 1), C = 3, prototypes e1, e2, e3."""
+    """A hand-worked BCL case: N = 3 images, labels (0, 0, 1), C = 3, prototypes e1, e2, e3."""
     v2 = torch.tensor([[1, 0.2, 0], [0.9, -0.1, 0.1], [0, 1, 0.2]], dtype=torch.float64)
     v3 = torch.tensor([[0.8, 0.3, 0.1], [1, 0, -0.2], [0.1, 0.9, 0]], dtype=torch.float64)
     return F.normalize(torch.stack([v2, v3], 1), dim=-1), torch.tensor([0, 0, 1]), torch.eye(3, dtype=torch.float64)
@@ -129,7 +130,7 @@ def test_permutation_invariance():
 
 
 def test_effective_number_weights_table():
-    # rescom.md 4.2 table
+    # hand-worked ResCom class weights
     for c, beta, head, tail in [(100, 0.999999, 0.2170, 21.69), (100, 0.9999, 0.2196, 21.42), (100, 0.99, 0.4664, 9.45),
                                 (10, 0.999999, 0.2484, 24.77), (10, 0.99, 0.8594, 2.18)]:
         w = effective_number_weights(long_tail_counts(500 if c == 100 else 5000, c, 100), beta)

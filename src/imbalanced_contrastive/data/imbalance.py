@@ -4,7 +4,7 @@ Two profiles are used by the three papers:
 
 * **step** (ACL paper, imbalanced Fashion-MNIST): a chosen set of *minority* classes is subsampled
   so that ``n_majority / n_minority = ratio``; the other classes keep every sample. The paper's
-  exact classes and ratios were not recoverable (``shared/papers/acl.md`` section 5.2), so both
+  exact classes and ratios were not recoverable (``book/paper_specs.md``, ``spec-acl-data``), so both
   are parameters.
 * **exponential long tail** (CIFAR-LT protocol of Cao et al. 2019, used by BCL/RCL/ResCom):
   class ``c`` keeps ``n_c = floor(n_max * IF ** (-c / (C - 1)))`` samples, where ``IF >= 1`` is

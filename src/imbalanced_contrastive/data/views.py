@@ -117,7 +117,7 @@ def make_views(
 def pil_view_transform(dataset: str, size: int, train: bool = True):
     """A torchvision pipeline (PIL image -> standardised tensor) for image-file datasets.
 
-    Training views follow the SuperCon/ACL recipe (``shared/papers/acl.md`` section 5.2): random
+    Training views follow the SuperCon/ACL recipe (``book/paper_specs.md``, ``spec-acl-training``): random
     resized crop, colour jitter (p = 0.3), grayscale (p = 0.2), horizontal flip, Gaussian blur
     (p = 0.2). Evaluation resizes only.
     """

@@ -1,6 +1,6 @@
 """Helpers shared by every contrastive loss: input checks, view flattening, masks, stable logs.
 
-All contrastive losses in this package follow one convention (``shared/DESIGN.md``):
+All contrastive losses in this package follow one convention:
 
 * features are unit-norm, shape ``[B, V, D]`` (``V`` views) or ``[B, D]`` (one view);
 * views are flattened *view-major* (all view-0 rows, then all view-1 rows, ...) into ``N = V*B``

@@ -2,7 +2,7 @@ r"""The asymmetric (focal) contrastive losses of Vito & Stefanus (2022): CL, FCL
 
 With :math:`p_{ij} = \exp(s_{ij}) / \sum_{a\ne i}\exp(s_{ia})`, :math:`s_{ij} = z_i\cdot z_j/\tau`,
 positives :math:`P(i)` and negatives :math:`N(i)` of anchor :math:`i`
-(``shared/papers/acl.md`` sections 2.2-2.3), the per-anchor AFCL is
+(the book's appendix ``book/paper_specs.md``, section ``spec-acl-losses``), the per-anchor AFCL is
 
 .. math::
 
@@ -14,16 +14,16 @@ positives only; the negative ("asymmetric") term is the ``y = 0`` branch of a bi
 cross-entropy on :math:`p_{in}`. Two normalisations are offered:
 
 * ``"official"`` (default): :math:`c_P = c_N = N`, the flattened batch size, exactly as the
-  authors' code computes it (acl.md section 2.3). Anchors without positives still contribute
+  authors' code computes it (``spec-acl-losses``). Anchors without positives still contribute
   their η-term. Under this normalisation the η-term is O(1/N) per anchor, which is why η has to
   be in the hundreds (the authors suggest up to 300).
 * ``"paper"``: :math:`c_P = |P(i)|`, :math:`c_N = |N(i)|`, the per-set averages of the
-  paper-level formulas (a reconstruction, acl.md section 2.2, tag [R]); an empty set contributes 0.
+  paper-level formulas (a reconstruction, ``spec-acl-losses``, tag [reconstructed]); an empty set contributes 0.
 
 The book uses ``"official"`` to reproduce the authors' setting. Special cases: FCL is
 :math:`\eta = 0`, ACL is :math:`\gamma = 0`, CL is :math:`\gamma = \eta = 0`.
 
-Deliberate fixes of the authors' code (acl.md section 2.4), each tested:
+Deliberate fixes of the authors' code (``spec-acl-losses``), each tested:
 
 1. the anchor's self-similarity never enters the focal weight, so non-integer γ works (the
    official code computes :math:`(1 - p_{ii})^\gamma` with :math:`p_{ii} > 1`: NaN for non-integer γ);

@@ -2,7 +2,7 @@ r"""Balanced contrastive learning (BCL; Zhu et al., CVPR 2022): class-averaging 
 
 The contrast set :math:`A` holds the ``N = V*B`` view embeddings and, with class-complement, the
 ``C`` class prototypes (label ``j`` for prototype ``c_j``). Only the views are anchors. For an
-anchor :math:`i` of class :math:`y` (``shared/papers/rcl_bcl.md`` section 2.3(b)):
+anchor :math:`i` of class :math:`y` (``book/paper_specs.md``, ``spec-bcl-losses``):
 
 .. math::
 

@@ -1,9 +1,9 @@
 r"""RCL, the rebalanced contrastive loss of De Alvis et al. (arXiv 2312.01753) — **a reconstruction**.
 
 **The paper's exact loss was not available** when this library was written: only its abstract
-could be read (``shared/papers/rcl_bcl.md`` section 0). The abstract names three mechanisms added
+could be read (``book/paper_specs.md``, ``spec-rcl-reconstruction``). The abstract names three mechanisms added
 to the supervised contrastive loss inside the BCL framework; this module implements the
-reconstruction of rcl_bcl.md section 3.6, with every mechanism a switch:
+reconstruction of ``spec-rcl-reconstruction``, with every mechanism a switch:
 
 (a) **Balanced-Softmax prior** (``balance_strength`` :math:`\rho`): each contrast element's logit
     is shifted by :math:`\rho\log n_{\tilde y_k}`, its class's training count;

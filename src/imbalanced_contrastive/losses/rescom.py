@@ -1,5 +1,5 @@
 r"""ResCom (Zhong et al., arXiv 2203.11506): class-balanced SupCon with a class-balanced queue and
-supervised hard positive/negative mining (``shared/papers/rescom.md`` section 4, exact from the
+supervised hard positive/negative mining (``book/paper_specs.md``, ``spec-rescom-losses``; exact from the
 authors' code).
 
 For the ``2B`` anchors (both views, flattened view-major), anchor :math:`a` contrasts against all

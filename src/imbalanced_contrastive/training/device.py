@@ -11,6 +11,7 @@ from __future__ import annotations
 import contextlib
 import os
 import random
+import sys
 
 import numpy as np
 import torch
@@ -97,7 +98,37 @@ def seed_everything(seed: int) -> None:
     os.environ.setdefault("PYTHONHASHSEED", str(seed))
 
 
-def progress_enabled(requested: bool = True) -> bool:
-    """Progress bars are shown unless disabled or running under CI (``CI`` set and not false)."""
+PROGRESS_ENV = "IMBALANCED_CONTRASTIVE_PROGRESS"
+"""Environment variable choosing how progress is shown (see :func:`progress_mode`)."""
+
+PROGRESS_MODES = ("bars", "lines", "off")
+
+PROGRESS_PREFIX = "[imbalanced-contrastive] "
+"""The start of every progress line in ``lines`` mode (the book build forwards these lines)."""
+
+
+def progress_mode() -> str:
+    """How progress is shown: ``$IMBALANCED_CONTRASTIVE_PROGRESS`` if set, else ``"off"`` under CI
+    (``CI`` set and not false) and ``"bars"`` elsewhere.
+
+    ``bars``: tqdm progress bars; ``lines``: no bars, one line per run on stderr, starting with
+    :data:`PROGRESS_PREFIX` (what the book build shows in its terminal); ``off``: nothing.
+    """
+    mode = os.environ.get(PROGRESS_ENV, "").strip().lower()
+    if mode:
+        if mode not in PROGRESS_MODES:
+            raise ValueError(f"${PROGRESS_ENV} must be one of {PROGRESS_MODES}; got {mode!r}")
+        return mode
     ci = os.environ.get("CI", "").strip().lower()
-    return requested and ci in ("", "0", "false", "no")
+    return "bars" if ci in ("", "0", "false", "no") else "off"
+
+
+def progress_enabled(requested: bool = True) -> bool:
+    """Whether to draw progress bars: ``requested`` and :func:`progress_mode` is ``"bars"``."""
+    return requested and progress_mode() == "bars"
+
+
+def report_progress(line: str) -> None:
+    """Write one progress line to stderr in ``lines`` mode (a no-op otherwise)."""
+    if progress_mode() == "lines":
+        print(PROGRESS_PREFIX + line, file=sys.stderr, flush=True)

@@ -64,7 +64,7 @@ METHODS: dict[str, tuple[str, str, dict[str, Any]]] = {
     "rcl": ("bcl", "rcl", {"temperature": 0.1, "balance_strength": 1.0, "feature_scale": math.sqrt(1.5), "margin": 0.1}),
     "rescom": ("rescom", "rescom", {"temperature": 0.2, "beta": 0.999999, "hard_positives": 1, "hard_negatives": 100}),
 }
-"""method -> (recipe, loss, default loss parameters). Defaults marked [R] in the specs are the
+"""method -> (recipe, loss, default loss parameters). Defaults tagged [reconstructed] in ``book/paper_specs.md`` are the
 companion's documented choices, not the papers' (e.g. the ACL paper's gamma/eta grid is unknown)."""
 
 RECIPES = ("supervised", "two_stage", "bcl", "rescom")
@@ -81,7 +81,8 @@ class ExperimentConfig:
     """Every setting of one run (all plain values, so a config is JSON and hashable).
 
     See :data:`METHODS` for ``method``; ``loss_params`` are passed to the loss constructor.
-    Settings the papers did not publish are documented defaults ([R] in ``shared/papers``).
+    Settings the papers did not publish are documented defaults (tag [reconstructed] in the book's
+    appendix ``book/paper_specs.md``).
     """
 
     method: str
@@ -171,7 +172,7 @@ def profile_defaults(profile: str, method: str, dataset: str = "fmnist") -> dict
                  encoder_width=16, epochs=8, batch_size=128, lr=0.05, classifier_epochs=30, embed_points=1000)
     else:  # paper
         if dataset in ("cifar10", "cifar100"):
-            # BCL (rcl_bcl.md 2.5) and ResCom (rescom.md 5.1) CIFAR-LT recipes, imbalance factor 100
+            # BCL and ResCom CIFAR-LT recipes (book/paper_specs.md: spec-bcl-training, spec-rescom-training), imbalance factor 100
             d.update(imbalance="long_tail", ratio=100.0, minority_classes=[], train_per_class=None, test_per_class=None,
                      many_threshold=100, few_threshold=20, encoder="resnet32", batch_size=256, lr=0.15,
                      weight_decay=5e-4, epochs=200, warmup_epochs=5, schedule="step", milestones=[160, 180],
@@ -186,7 +187,7 @@ def profile_defaults(profile: str, method: str, dataset: str = "fmnist") -> dict
             d.update(encoder="resnet18", epochs=100, batch_size=128, lr=0.05, classifier_epochs=30, embed_points=2000)
         else:
             # ACL paper, imbalanced Fashion-MNIST: the protocol was not recoverable
-            # (acl.md 5.2). Documented defaults: step profile, ratio 100, ResNet-18 (random init,
+            # (book/paper_specs.md, spec-acl-data). Documented defaults: step profile, ratio 100, ResNet-18 (random init,
             # small-input stem), 100 epochs of stage 1, SGD with cosine decay.
             d.update(train_per_class=None, test_per_class=None, ratio=100.0, many_threshold=100, few_threshold=20,
                      encoder="resnet18", epochs=100, batch_size=128, lr=0.05, classifier_epochs=30, embed_points=2000)
@@ -317,17 +318,17 @@ def lr_factor(config: ExperimentConfig, epoch: int) -> float:
 
 def reconstruction_notes(config: ExperimentConfig) -> list[str]:
     """What in this config is a documented default or a reconstruction rather than a paper's
-    published setting (``shared/papers``, tags [R]/[U]); stored in every record."""
+    published setting (tags [reconstructed]/[unknown] in ``book/paper_specs.md``); stored in every record."""
     notes = []
     if config.recipe == "two_stage" and config.dataset in ("fmnist", "isic2018", "dermamnist"):
         notes.append(
             "ACL paper: the exact imbalance protocol (classes, ratio), optimiser, schedule, epochs and gamma/eta "
-            "grid were not recoverable; these are the companion's documented defaults (acl.md 5.2)"
+            "grid were not recoverable; these are the companion's documented defaults (book appendix: What each paper specifies, ACL)"
         )
     if config.loss in ("cl", "fcl", "acl", "afcl") and config.loss_params.get("normalization") == "paper":
-        notes.append("normalization='paper' (1/|P(i)|, 1/|N(i)|) is a reconstruction of the paper-level formula (acl.md 2.2)")
+        notes.append("normalization='paper' (1/|P(i)|, 1/|N(i)|) is a reconstruction of the paper-level formula (book appendix: What each paper specifies, ACL)")
     if config.loss == "rcl":
-        notes.append("RCL: the paper's exact loss was unavailable; this is the reconstruction of rcl_bcl.md 3.6")
+        notes.append("RCL: the paper's exact loss was unavailable; this is the companion's reconstruction (book appendix: What each paper specifies, RCL)")
     if config.dataset == "fmnist" and config.recipe in ("bcl", "rescom"):
         notes.append("BCL/RCL/ResCom were published on CIFAR-LT and ImageNet-LT, not Fashion-MNIST")
     if config.profile != "paper":
@@ -501,16 +502,26 @@ def overrides_from(**settings: Any) -> dict[str, Any]:
 def run_all(
     configs: dict[str, ExperimentConfig], runs_root: str | Path | None = None, progress: bool = True
 ) -> dict[str, RunRecord]:
-    """Run (or load from the cache) several configs; returns ``{name: record}`` in order."""
+    """Run (or load from the cache) several configs; returns ``{name: record}`` in order.
+
+    Progress follows :func:`~imbalanced_contrastive.training.device.progress_mode`: a bar over the
+    runs, or one line per run (``lines`` mode, used by the book build).
+    """
     from tqdm.auto import tqdm
 
-    from imbalanced_contrastive.training.device import progress_enabled
+    from imbalanced_contrastive.training.device import progress_enabled, report_progress
 
+    root = Path(runs_root) if runs_root is not None else runs_dir()
     out = {}
     bar = tqdm(configs.items(), desc="runs", disable=not progress_enabled(progress))
-    for name, config in bar:
+    for i, (name, config) in enumerate(bar, start=1):
         bar.set_postfix_str(name)
-        out[name] = run_experiment(config, runs_root=runs_root, progress=progress)
+        cached = (root / config.cache_key() / "record.json").is_file()
+        t0 = time.perf_counter()
+        out[name] = record = run_experiment(config, runs_root=root, progress=progress)
+        how = "loaded from the cache" if cached else f"trained in {time.perf_counter() - t0:.0f} s"
+        report_progress(f"run {i}/{len(configs)} {name}: {how}, balanced accuracy "
+                        f"{100 * record.metrics['balanced_accuracy']:.1f} %")
     return out
 
 

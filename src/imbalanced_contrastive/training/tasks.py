@@ -87,7 +87,7 @@ class LinearProbe(nn.Module):
 
 
 class BCLTask(nn.Module):
-    """BCL / RCL (one stage, two branches; rcl_bcl.md sections 2.1-2.4).
+    """BCL / RCL (one stage, two branches; ``book/paper_specs.md``, ``spec-bcl-losses``).
 
     Three views in one forward pass: view 1 feeds the classifier (logit-adjusted CE), views 2 and
     3 feed the projection head and the contrastive loss, whose class prototypes are the
@@ -126,7 +126,7 @@ class BCLTask(nn.Module):
 
 
 class ResComTask(nn.Module):
-    """ResCom (one stage; rescom.md 4.7-4.8): Siamese Balanced Softmax on both views plus
+    """ResCom (one stage; ``book/paper_specs.md``, ``spec-rescom-losses``): Siamese Balanced Softmax on both views plus
     ``lam`` x class-balanced SupCon with the class-balanced queue and hard mining. View-1
     embeddings are pushed into the queue after the loss is computed."""
 
@@ -148,7 +148,7 @@ class ResComTask(nn.Module):
         logits = self.classifier(h.flatten(0, 1)).view(b, 2, -1).float()
         z = self.head(h.flatten(0, 1)).view(b, 2, -1).float()
         sbs = self.sbs_loss(logits, labels)
-        cbsc = self.cbsc_loss(z, labels, self.queue)  # in-batch contrast is per rank (rescom.md 9.9)
+        cbsc = self.cbsc_loss(z, labels, self.queue)  # in-batch contrast is per rank
         if self.queue is not None and self.training:
             self.queue.push(z[:, 0].detach(), labels)  # gathers from every rank inside
         return {"loss": sbs + self.lam * cbsc, "sbs": sbs.detach(), "cbsc": cbsc.detach()}
