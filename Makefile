@@ -54,10 +54,10 @@ notebooks: setup
 
 # Execute the notebooks into book/_generated without building the site.
 execute: setup data
-	$(PY) -m imbalanced_contrastive notebooks --profile $(PROFILE)
+	$(PY) tools/build_book.py --profile $(PROFILE) --execute-only
 
 book: setup data
-	$(PY) -m imbalanced_contrastive book --profile $(PROFILE)
+	$(PY) tools/build_book.py --profile $(PROFILE)
 
 clean:
 	rm -rf book/_build book/_generated .pytest_cache

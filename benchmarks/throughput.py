@@ -18,37 +18,30 @@ import torch
 
 from imbalanced_contrastive.data.views import make_views
 from imbalanced_contrastive.training.device import autocast, choose_precision, grad_scaler, select_device
-from imbalanced_contrastive.training.experiment import (
-    IN_CHANNELS,
-    N_VIEWS,
-    NUM_CLASSES,
-    build_task,
-    make_config,
-    view_augment,
-)
-
-SIDE = {"fmnist": 28, "cifar10": 32, "cifar100": 32, "dermamnist": 28, "isic2018": 64}
+from imbalanced_contrastive.data.catalogue import dataset_spec
+from imbalanced_contrastive.training import make_config, recipe_of
 REPRESENTATIVE = ["ce", "afcl", "bcl", "rcl", "rescom"]
 
 
 def images_per_second(method: str, profile: str, dataset: str, device: torch.device, steps: int) -> float:
     config = make_config(method, profile, dataset)
-    c = NUM_CLASSES[dataset]
+    spec, recipe = dataset_spec(dataset), recipe_of(method)
+    c = spec.num_classes
     counts = [100] * c
-    task = build_task(config, counts, device)
+    task = recipe.build_task(config, counts, device)
     task.train()
     opt = torch.optim.SGD(task.parameters(), lr=1e-3, momentum=0.9)
     b = config.batch_size
-    images = torch.randn(b * 4, IN_CHANNELS[dataset], SIDE[dataset], SIDE[dataset], device=device)
+    images = torch.randn(b * 4, spec.in_channels, spec.side, spec.side, device=device)
     labels = torch.arange(b * 4, device=device) % c
-    augment = view_augment(config)
+    augment = recipe.augment(config)
     gen = torch.Generator().manual_seed(0)
     precision = choose_precision(device, config.amp)
     scaler = grad_scaler(device, precision)
 
     def step(i: int) -> None:
         idx = torch.arange(i % 4 * b, (i % 4 + 1) * b, device=device)
-        views = make_views(images[idx], N_VIEWS[config.recipe], augment, gen)
+        views = make_views(images[idx], recipe.n_views, augment, gen)
         with autocast(device, precision):
             loss = task(views, labels[idx])["loss"]
         opt.zero_grad(set_to_none=True)
@@ -83,7 +76,7 @@ def main() -> None:
         for method in args.methods:
             config = make_config(method, profile, args.dataset)
             ips = images_per_second(method, profile, args.dataset, device, args.steps)
-            print(f"{profile:<8} {method:<10} {config.encoder:<10} {config.batch_size:>6} {N_VIEWS[config.recipe]:>6} {ips:>10.0f}",
+            print(f"{profile:<8} {method:<10} {config.encoder:<10} {config.batch_size:>6} {recipe.n_views:>6} {ips:>10.0f}",
                   flush=True)
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sys
 from pathlib import Path
 
 import numpy as np
@@ -11,6 +12,7 @@ import torch
 from imbalanced_contrastive.data.fashion_mnist import locate_fashion_mnist
 
 REPO = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(REPO / "tools"))  # the book build and the notebook sync live in tools/, not in the library
 
 torch.set_num_threads(2)
 
@@ -29,8 +31,10 @@ def real_fmnist_dir() -> Path:
 
 @pytest.fixture(autouse=True)
 def _isolated_cache(tmp_path_factory, monkeypatch):
-    """Point the user cache at an empty folder so tests never read a developer's cache."""
+    """Point the user cache and the runs folder at empty folders so tests never read or fill a
+    developer's (notebook kernels started by a test inherit them)."""
     monkeypatch.setenv("IMBALANCED_CONTRASTIVE_DATA", str(tmp_path_factory.mktemp("cache")))
+    monkeypatch.setenv("IMBALANCED_CONTRASTIVE_RUNS", str(tmp_path_factory.mktemp("runs")))
 
 
 def fake_images(n: int, h: int = 28, w: int = 28, c: int | None = None, seed: int = 0) -> np.ndarray:

@@ -91,7 +91,8 @@ def test_chapter_runs_on_a_fresh_colab_runtime(chapter, colab_site, fmnist_mirro
     assert downloaded == set(md5), f"expected a download of each archive; the server saw {requests}"
     cache = home / ".cache" / "imbalanced_contrastive" / "FashionMNIST" / "raw"
     assert all((cache / name).is_file() for name in md5), f"the data must land in the user cache {cache}"
-    assert list((out / "runs").rglob("record.json")), "the chapter must train and record its runs"
+    runs = home / ".cache" / "imbalanced_contrastive" / "runs"
+    assert list(runs.rglob("record.json")), f"the chapter must train and record its runs in the user cache {runs}"
     executed = json.loads((out / f"{chapter}.ipynb").read_text())
     install = next(c for c in executed["cells"] if "".join(c["source"]).startswith("# In Colab only: install"))
     assert not install["outputs"], "the library's release is installed already: the install cell must skip pip"
@@ -127,7 +128,7 @@ def test_cifar10_is_downloaded_with_torchvision(monkeypatch, tmp_path):
     from torchvision.datasets import CIFAR10
 
     from imbalanced_contrastive.data.files import cache_dir
-    from imbalanced_contrastive.training.experiment import make_config, splits_for
+    from imbalanced_contrastive.training import make_config, splits_for
 
     archive = _write_cifar10_archive(tmp_path)
     requests: list[str] = []
@@ -174,8 +175,8 @@ def test_dermamnist_download_failure_says_where_to_get_it(monkeypatch):
 
 
 def test_download_setting_reaches_the_loader(monkeypatch):
-    import imbalanced_contrastive.data.registry as registry
-    from imbalanced_contrastive.training.experiment import make_config, splits_for
+    import imbalanced_contrastive.data.catalogue as catalogue
+    from imbalanced_contrastive.training import make_config, splits_for
 
     seen = {}
 
@@ -183,7 +184,7 @@ def test_download_setting_reaches_the_loader(monkeypatch):
         seen.update(name=name, download=download)
         raise RuntimeError("stop here")
 
-    monkeypatch.setattr(registry, "load_source", fake_source)
+    monkeypatch.setattr(catalogue, "load_source", fake_source)
     for download in (False, True):
         with pytest.raises(RuntimeError, match="stop here"):
             splits_for(make_config("ce", "smoke", "fmnist", download=download))
@@ -202,7 +203,7 @@ def test_cli_download_flag(monkeypatch):
         captured["download"] = config.download
         raise SystemExit(0)
 
-    monkeypatch.setattr("imbalanced_contrastive.training.experiment.run_experiment", fake_run)
+    monkeypatch.setattr("imbalanced_contrastive.training.runner.run_experiment", fake_run)
     with pytest.raises(SystemExit):
         cli.main(["train", "--method", "ce", "--profile", "smoke", "--download"])
     assert captured == {"download": True}

@@ -6,7 +6,6 @@ import pytest
 import torch
 
 from imbalanced_contrastive.data import BatchAugment, make_views, to_float
-from imbalanced_contrastive.data.views import MultiViewTransform, pil_view_transform
 from imbalanced_contrastive.models import LinearClassifier, ProjectionHead, build_encoder
 
 
@@ -62,12 +61,3 @@ def test_view_arguments_are_validated():
         BatchAugment(scale=(0.0, 1.0))
     with pytest.raises(ValueError, match="dataset must be one of"):
         to_float(torch.zeros(1, 1, 2, 2, dtype=torch.uint8), "imagenet")
-
-
-def test_pil_pipeline_makes_views():
-    from PIL import Image
-
-    img = Image.new("RGB", (60, 45), color=(200, 120, 90))
-    views = MultiViewTransform(pil_view_transform("isic2018", 32), 2)(img)
-    assert views.shape == (2, 3, 32, 32)
-    assert pil_view_transform("isic2018", 32, train=False)(img).shape == (3, 32, 32)

@@ -18,11 +18,9 @@ from nbconvert import HTMLExporter
 
 from conftest import REPO
 from imbalanced_contrastive._meta import INSTALL_SPEC, RELEASE_TAG, REPOSITORY_URL, VERSION
-from imbalanced_contrastive.book import NOTEBOOKS, book_theorem_labels
-from imbalanced_contrastive.book_markdown import notebook_to_myst, to_myst
-
-sys.path.insert(0, str(REPO / "tools"))
-from notebooks import GPU_METADATA, INSTALL_MARKER, TRAINING_CHAPTERS, install_cell_source  # noqa: E402
+from book_markdown import notebook_to_myst, to_myst
+from build_book import NOTEBOOKS, book_theorem_labels
+from notebooks import GPU_METADATA, INSTALL_MARKER, TRAINING_CHAPTERS, install_cell_source
 
 STEMS = [name.removesuffix(".ipynb") for name in NOTEBOOKS]
 MYST_SYNTAX = ["{cite", "{prf:", "{admonition}", ":::{", "```{", "{doc}", "{numref}", "{ref}"]

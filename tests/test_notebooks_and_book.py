@@ -18,7 +18,7 @@ from bs4 import BeautifulSoup
 
 from conftest import REPO
 from imbalanced_contrastive import REPOSITORY_URL
-from imbalanced_contrastive.book import NOTEBOOKS, build_book, execute_notebooks
+from build_book import NOTEBOOKS, build_book, execute_notebooks
 from imbalanced_contrastive.records import RunRecord
 
 # notebook -> (figure folder, figures, number of run records it must produce)
@@ -181,6 +181,7 @@ def test_rendered_pages_in_headless_chromium(built_site):
 )
 def test_a_wrong_parameter_fails_in_the_first_cells(tmp_path, real_fmnist_dir, name, parameters, message):
     out = tmp_path / "out.ipynb"
+    runs = Path(os.environ["IMBALANCED_CONTRASTIVE_RUNS"])
     with pytest.raises(pm.PapermillExecutionError) as err:
         pm.execute_notebook(str(REPO / "notebooks" / name), str(out), parameters={"profile": "smoke",
                             "output_dir": str(tmp_path), **parameters}, progress_bar=False, kernel_name="python3")
@@ -190,7 +191,8 @@ def test_a_wrong_parameter_fails_in_the_first_cells(tmp_path, real_fmnist_dir, n
     failed = [i for i, c in enumerate(code) if any(o.get("output_type") == "error" for o in c.get("outputs", []))]
     # code cells: parameters, injected parameters, Colab install, then the first cell that checks them
     assert failed == [3], f"{name} failed in code cell {failed}, not in the first cell after the parameters"
-    assert not (tmp_path / "runs").exists(), "nothing may be trained before the parameters are checked"
+    assert not list(runs.rglob("record.json")) and not list(runs.rglob("checkpoint*")), \
+        "nothing may be trained before the parameters are checked"
 
 
 def test_every_page_is_clean(built_site):
@@ -217,3 +219,28 @@ def test_tables_have_one_row_per_experiment(smoke_book):
         assert rows and len(keys) == len(set(keys)), f"{table}: an experiment is split over several rows"
     bench = [r for r in csv.DictReader((root / "book" / "_generated" / "benchmark.csv").open())]
     assert {r["seeds"] for r in bench} == {"0 1 2"}, "every method's row holds all its seeds"
+
+
+def test_the_book_builds_from_a_checkout_with_the_library_installed(tmp_path, real_fmnist_dir):
+    """The book build is the repository's (tools/build_book.py), not the library's: it works from a
+    checkout without src/, with the package installed, run from any folder."""
+    import subprocess
+    import sys
+
+    checkout = tmp_path / "checkout"
+    ignore = shutil.ignore_patterns("_build", "_generated", "__pycache__")
+    for folder in ("notebooks", "book", "tools"):
+        shutil.copytree(REPO / folder, checkout / folder, ignore=ignore)
+    assert not (checkout / "src").exists()
+    proc = subprocess.run(
+        [sys.executable, str(checkout / "tools" / "build_book.py"), "--profile", "smoke", "--execute-only",
+         "--only", "10_entropy_axioms.ipynb"],
+        cwd=tmp_path, capture_output=True, text=True, timeout=600, env={**os.environ, "PYTHONPATH": ""},
+    )
+    assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
+    assert (checkout / "book" / "_generated" / "10_entropy_axioms.ipynb").is_file()
+    assert "[1/1] 10_entropy_axioms.ipynb (smoke)" in proc.stdout
+    library = REPO / "src" / "imbalanced_contrastive"
+    book_tools = re.compile(r"^\s*(?:import|from)\s+(?:papermill|jupyter_book|nbformat|nbconvert|jupytext)\b", re.M)
+    for module in library.rglob("*.py"):
+        assert not book_tools.search(module.read_text()), f"{module.relative_to(REPO)}: the library must not build the book"

@@ -69,7 +69,7 @@ def test_workflow_structure():
 
 
 def test_book_paths_match_the_workflow():
-    from imbalanced_contrastive.book import GENERATED_DIR, SITE_DIR
+    from build_book import GENERATED_DIR, SITE_DIR
 
     assert GENERATED_DIR == "book/_generated" and SITE_DIR == "book/_build/html"
 

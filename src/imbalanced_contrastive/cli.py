@@ -2,9 +2,9 @@
 
 Commands:
     train      train and evaluate one method (any paper's recipe); writes a run record
-    data       where each dataset would be read from (offline first), or why it cannot be
-    notebooks  execute the notebooks with papermill into book/_generated
-    book       execute the notebooks, then build the Jupyter Book strictly
+    data       where Fashion-MNIST would be read from (offline first), or how to obtain it
+
+The book is built from a checkout by ``python tools/build_book.py`` (``make book``).
 """
 
 from __future__ import annotations
@@ -14,7 +14,7 @@ import ast
 import sys
 from pathlib import Path
 
-from imbalanced_contrastive.profiles import PROFILES
+from imbalanced_contrastive.training.profiles import PROFILES
 
 
 def parse_setting(text: str) -> tuple[str, object]:
@@ -31,7 +31,8 @@ def parse_setting(text: str) -> tuple[str, object]:
 
 
 def _cmd_train(args: argparse.Namespace) -> int:
-    from imbalanced_contrastive.training.experiment import make_config, run_experiment
+    from imbalanced_contrastive.training.config import make_config
+    from imbalanced_contrastive.training.runner import run_experiment
 
     overrides = dict(args.set or [])
     for name in ("seed", "device", "data_dir", "epochs"):
@@ -40,7 +41,7 @@ def _cmd_train(args: argparse.Namespace) -> int:
     if args.download:
         overrides["download"] = True
     try:
-        config = make_config(args.recipe, args.profile, args.dataset, **overrides)
+        config = make_config(args.method, args.profile, args.dataset, **overrides)
     except ValueError as err:
         print(f"error: {err}", file=sys.stderr)
         return 2
@@ -74,39 +75,24 @@ def _cmd_data(args: argparse.Namespace) -> int:
     return 0
 
 
-def _cmd_notebooks(args: argparse.Namespace) -> int:
-    from imbalanced_contrastive.book import execute_notebooks
-
-    execute_notebooks(args.profile, names=args.only or None)
-    return 0
-
-
-def _cmd_book(args: argparse.Namespace) -> int:
-    from imbalanced_contrastive.book import build_book, execute_notebooks
-
-    if not args.skip_notebooks:
-        execute_notebooks(args.profile)
-    build_book()
-    return 0
-
-
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="python -m imbalanced_contrastive", description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
     sub = parser.add_subparsers(dest="command", required=True)
-    from imbalanced_contrastive.training.experiment import CONFIG_FIELDS, METHODS, describe_methods
-    from imbalanced_contrastive.data.registry import DATASETS
+    from imbalanced_contrastive.data.catalogue import DATASETS
+    from imbalanced_contrastive.training.config import CONFIG_FIELDS
+    from imbalanced_contrastive.training.recipes import METHODS, describe_methods
 
     p = sub.add_parser(
         "train", help="train and evaluate one method", formatter_class=argparse.RawDescriptionHelpFormatter,
         description="Train one method with a profile's settings; --set overrides any config field or loss parameter.",
-        epilog="recipes (methods), their recipe family, loss and default loss parameters:\n" + describe_methods()
+        epilog="methods, their recipe family and default loss parameters:\n" + describe_methods()
         + "\n\nconfig fields accepted by --set:\n  " + ", ".join(CONFIG_FIELDS)
-        + "\n\nexample:\n  python -m imbalanced_contrastive train --recipe afcl --dataset fmnist --profile quick "
+        + "\n\nexample:\n  python -m imbalanced_contrastive train --method afcl --dataset fmnist --profile quick "
         "--set gamma=2 --set eta=100 --out results/afcl-quick",
     )
-    p.add_argument("--recipe", "--method", dest="recipe", required=True, choices=sorted(METHODS), metavar="RECIPE",
-                   help="one of: " + ", ".join(METHODS))
+    p.add_argument("--method", "--recipe", dest="method", required=True, choices=sorted(METHODS), metavar="METHOD",
+                   help="one of: " + ", ".join(METHODS) + " (--recipe is the former spelling)")
     p.add_argument("--dataset", default="fmnist", choices=DATASETS)
     p.add_argument("--profile", choices=PROFILES, default="quick")
     p.add_argument("--set", action="append", type=parse_setting, metavar="KEY=VALUE",
@@ -118,21 +104,13 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--download", action="store_true",
                    help="download the dataset into the user cache when no local copy is found (needs the internet)")
     p.add_argument("--out", default=None, help="also write the record (record.json, embeddings.npz) here")
-    p.add_argument("--runs-root", default=None, help="cache of run records (default ~/.cache/imbalanced_contrastive/runs)")
+    p.add_argument("--runs-root", default=None, help="the runs folder, shared with the notebooks (default $IMBALANCED_CONTRASTIVE_RUNS or ~/.cache/imbalanced_contrastive/runs)")
     p.add_argument("--no-cache", action="store_true", help="train even if an identical run is cached")
     p.set_defaults(func=_cmd_train)
     p = sub.add_parser("data", help="check that Fashion-MNIST is available offline")
     p.add_argument("--data-dir", default=None, help="directory tried first")
     p.add_argument("--download", action="store_true", help="download with torchvision if missing")
     p.set_defaults(func=_cmd_data)
-    p = sub.add_parser("notebooks", help="execute the notebooks with papermill")
-    p.add_argument("--profile", choices=PROFILES, default="quick")
-    p.add_argument("--only", nargs="*", help="notebook file names to run (default: all)")
-    p.set_defaults(func=_cmd_notebooks)
-    p = sub.add_parser("book", help="execute the notebooks and build the book")
-    p.add_argument("--profile", choices=PROFILES, default="quick")
-    p.add_argument("--skip-notebooks", action="store_true", help="build from the executed notebooks already there")
-    p.set_defaults(func=_cmd_book)
     return parser
 
 

@@ -4,9 +4,12 @@ numbers where the book's appendix (``book/paper_specs.md``) has them, and "not r
 from __future__ import annotations
 
 import csv
+import functools
+import io
 import json
 import math
 from collections import defaultdict
+from importlib import resources
 from pathlib import Path
 from typing import Iterable
 
@@ -14,28 +17,23 @@ from imbalanced_contrastive.records import RECORD_FILE, RunRecord
 
 METRICS = ("accuracy", "balanced_accuracy", "many", "medium", "few")
 
-# (dataset, imbalance, ratio, method) -> (reported top-1 %, source). Only numbers the appendix tags as
-# the paper's (book/paper_specs.md, spec-bcl-results and spec-rescom-results); everything else is "not reported".
-PAPER_REPORTED: dict[tuple[str, str, float, str], tuple[str, str]] = {
-    ("cifar100", "long_tail", 100.0, "bcl"): ("51.9 (many/med/few 67.2/53.1/32.9)", "BCL paper (Zhu et al., CVPR 2022), CIFAR-100-LT results, as quoted by later papers"),
-    ("cifar100", "long_tail", 50.0, "bcl"): ("56.6", "BCL paper (Zhu et al., CVPR 2022), CIFAR-100-LT results, as quoted by later papers"),
-    ("cifar100", "long_tail", 10.0, "bcl"): ("64.9", "BCL paper (Zhu et al., CVPR 2022), CIFAR-100-LT results, as quoted by later papers"),
-    ("cifar100", "long_tail", 100.0, "ce"): ("38.3 (many/med/few 65.2/37.1/9.1)", "cross-entropy row of the BCL paper's CIFAR-100-LT results, as quoted by later papers"),
-    ("cifar100", "long_tail", 50.0, "ce"): ("43.9", "cross-entropy row of the BCL paper's CIFAR-100-LT results, as quoted by later papers"),
-    ("cifar100", "long_tail", 10.0, "ce"): ("55.7", "cross-entropy row of the BCL paper's CIFAR-100-LT results, as quoted by later papers"),
-    ("cifar10", "long_tail", 100.0, "rescom"): ("84.9", "ResCom repository README (headline numbers)"),
-    ("cifar10", "long_tail", 50.0, "rescom"): ("88.0", "ResCom repository README (headline numbers)"),
-    ("cifar10", "long_tail", 10.0, "rescom"): ("92.0", "ResCom repository README (headline numbers)"),
-    ("cifar100", "long_tail", 100.0, "rescom"): ("53.8", "ResCom repository README (headline numbers)"),
-    ("cifar100", "long_tail", 50.0, "rescom"): ("58.0", "ResCom repository README (headline numbers)"),
-    ("cifar100", "long_tail", 10.0, "rescom"): ("66.1", "ResCom repository README (headline numbers)"),
-}
+PAPER_RESULTS = "paper_results.csv"
+"""The papers' reported numbers, as data shipped with the package: one row per (dataset, imbalance,
+ratio, method) with the number and its source (the book's appendix tags them), and rows with ``*``
+that say why a dataset has no reported numbers."""
 
-NOT_REPORTED = {
-    "fmnist": "not reported: the ACL paper's Fashion-MNIST tables were not recoverable, and BCL/RCL/ResCom did not use Fashion-MNIST",
-    "isic2018": "not reported: the ACL paper's ISIC 2018 tables were not recoverable",
-    "dermamnist": "not reported: no paper of the three used DermaMNIST",
-}
+
+@functools.lru_cache(maxsize=1)
+def paper_results() -> tuple[dict[tuple[str, str, float, str], tuple[str, str]], dict[str, str]]:
+    """``({(dataset, imbalance, ratio, method): (reported top-1 %, source)}, {dataset: why none})``."""
+    reported, none = {}, {}
+    text = resources.files("imbalanced_contrastive").joinpath(PAPER_RESULTS).read_text()
+    for row in csv.DictReader(io.StringIO(text)):
+        if row["method"] == "*":
+            none[row["dataset"]] = row["source"]
+        else:
+            reported[(row["dataset"], row["imbalance"], float(row["ratio"]), row["method"])] = (row["reported"], row["source"])
+    return reported, none
 
 
 def find_records(*roots: str | Path) -> list[RunRecord]:
@@ -84,9 +82,10 @@ def summarize(records: Iterable[RunRecord], methods_order: Iterable[str] | None 
             row[f"{m}_mean"] = sum(vals) / len(vals) if vals else None
             row[f"{m}_std"] = (math.sqrt(sum((v - row[f'{m}_mean']) ** 2 for v in vals) / (len(vals) - 1))
                                if len(vals) > 1 else None)
-        reported = PAPER_REPORTED.get((setting[0], setting[1], setting[2], method))
+        known, none = paper_results()
+        reported = known.get((setting[0], setting[1], setting[2], method))
         row["paper_reported"] = reported[0] if reported else None
-        row["paper_source"] = reported[1] if reported else NOT_REPORTED.get(setting[0], "not reported by the papers")
+        row["paper_source"] = reported[1] if reported else none.get(setting[0], "not reported by the papers")
         rows.append(row)
     rank = {m: i for i, m in enumerate(order)}
     rows.sort(key=lambda r: (r["dataset"], r["imbalance"], r["ratio"], r["profile"], rank.get(r["method"], len(rank)), r["method"]))

@@ -100,20 +100,6 @@ def plot_class_counts(splits: DataSplits, log_scale: bool = False) -> plt.Figure
     return fig
 
 
-def plot_history(history: Sequence[dict], keys: Sequence[str] = ("loss", "test_balanced_accuracy")) -> plt.Figure:
-    """Per-epoch curves of the given history keys, one panel each."""
-    fig, axes = plt.subplots(1, len(keys), figsize=(4 * len(keys), 3), squeeze=False)
-    for ax, key in zip(axes[0], keys):
-        pts = [(h["epoch"], h[key]) for h in history if h.get(key) is not None]
-        if pts:
-            ax.plot(*zip(*pts), marker="o")
-        ax.set_xlabel("epoch")
-        ax.set_title(key)
-    sns.despine(fig)
-    fig.tight_layout()
-    return fig
-
-
 def classes_and_groups(record) -> tuple[list[str], list[str]]:
     """Class names and the many/medium/few group of each class, from a run record."""
     classes = list(record.provenance["classes"])

@@ -14,7 +14,7 @@ from imbalanced_contrastive.data.cifar import load_cifar
 from imbalanced_contrastive.data.dermamnist import load_dermamnist
 from imbalanced_contrastive.data.isic import CLASSES as ISIC_CLASSES
 from imbalanced_contrastive.data.isic import load_isic2018
-from imbalanced_contrastive.data.registry import build_splits
+from imbalanced_contrastive.data.splits import build_splits
 
 
 def _pickle(path, obj):

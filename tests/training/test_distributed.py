@@ -75,7 +75,7 @@ def _torchrun_like(rank: int, world: int, port: int, runs_root: str, data_env: s
     os.environ.update(RANK=str(rank), LOCAL_RANK=str(rank), WORLD_SIZE=str(world), MASTER_ADDR="127.0.0.1",
                       MASTER_PORT=str(port), CI="true", IMBALANCED_CONTRASTIVE_DATA=data_env)
     torch.set_num_threads(1)
-    from imbalanced_contrastive.training.experiment import make_config, run_experiment
+    from imbalanced_contrastive.training import make_config, run_experiment
 
     try:
         run_experiment(make_config("rescom", "smoke", batch_size=16), runs_root=runs_root, cache=False)
@@ -86,7 +86,7 @@ def _torchrun_like(rank: int, world: int, port: int, runs_root: str, data_env: s
 
 def test_smoke_run_under_two_processes(tmp_path, real_fmnist_dir):
     from imbalanced_contrastive.records import RunRecord
-    from imbalanced_contrastive.training.experiment import make_config
+    from imbalanced_contrastive.training import make_config
 
     mp.start_processes(_torchrun_like, args=(2, _free_port(), str(tmp_path), str(tmp_path / "cache")), nprocs=2,
                        join=True, start_method="spawn")

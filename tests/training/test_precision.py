@@ -47,7 +47,7 @@ def test_autocast_dtype_follows_the_precision():
 
 
 def test_run_record_names_its_precision(tmp_path, real_fmnist_dir):
-    from imbalanced_contrastive.training.experiment import make_config, run_experiment
+    from imbalanced_contrastive.training import make_config, run_experiment
 
     record = run_experiment(make_config("ce", "smoke", epochs=1), runs_root=tmp_path, progress=False)
     assert record.provenance["precision"] == "fp32"

@@ -1,5 +1,6 @@
-"""Datasets (offline first), imbalance profiles, and augmented views."""
+"""Datasets: the catalogue (every dataset's facts and loader), imbalance shapes, splits, views."""
 
+from imbalanced_contrastive.data.catalogue import CATALOGUE, DATASETS, DatasetSpec, dataset_spec, load_source
 from imbalanced_contrastive.data.dataset import DataSplits, ImageArrayDataset
 from imbalanced_contrastive.data.imbalance import (
     ClassGroups,
@@ -8,11 +9,11 @@ from imbalanced_contrastive.data.imbalance import (
     step_counts,
     subsample_indices,
 )
-from imbalanced_contrastive.data.registry import DATASETS, IMBALANCE_PROFILES, build_splits, fixed_batches, load_source
-from imbalanced_contrastive.data.views import BatchAugment, MultiViewTransform, make_views, pil_view_transform, to_float
+from imbalanced_contrastive.data.splits import IMBALANCE_SHAPES, build_splits
+from imbalanced_contrastive.data.views import BatchAugment, make_views, to_float
 
 __all__ = [
-    "DATASETS", "IMBALANCE_PROFILES", "BatchAugment", "ClassGroups", "DataSplits", "ImageArrayDataset",
-    "MultiViewTransform", "build_splits", "fixed_batches", "load_source", "long_tail_counts", "make_views",
-    "pil_view_transform", "split_groups", "step_counts", "subsample_indices", "to_float",
+    "CATALOGUE", "DATASETS", "IMBALANCE_SHAPES", "BatchAugment", "ClassGroups", "DataSplits", "DatasetSpec",
+    "ImageArrayDataset", "build_splits", "dataset_spec", "load_source", "long_tail_counts", "make_views",
+    "split_groups", "step_counts", "subsample_indices", "to_float",
 ]

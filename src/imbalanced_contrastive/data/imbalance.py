@@ -1,6 +1,6 @@
-"""Imbalance profiles and many/medium/few class groups.
+"""Imbalance shapes and many/medium/few class groups.
 
-Two profiles are used by the three papers:
+Two shapes are used by the three papers:
 
 * **step** (ACL paper, imbalanced Fashion-MNIST): a chosen set of *minority* classes is subsampled
   so that ``n_majority / n_minority = ratio``; the other classes keep every sample. The paper's

@@ -1,36 +1,24 @@
 """Augmented views for contrastive learning.
 
-Two paths produce the same kind of views:
-
-* :class:`BatchAugment` works on a whole batch of in-memory images at once, on any device (CPU or
-  GPU): random resized crop + translation (one affine ``grid_sample``), horizontal flip, and
-  brightness/contrast jitter, all drawn from a ``torch.Generator`` so a seed fixes every view.
-  On a GPU the dataset stays on the device and an epoch is bounded by the model, not a loader.
-* :func:`pil_view_transform` is a torchvision pipeline for image files (ISIC 2018).
+:class:`BatchAugment` works on a whole batch of in-memory images at once, on any device (CPU or
+GPU): random resized crop + translation (one affine ``grid_sample``), horizontal flip, and
+brightness/contrast jitter, all drawn from a ``torch.Generator`` so a seed fixes every view. On a
+GPU the dataset stays on the device and an epoch is bounded by the model, not a loader. Image-file
+datasets (ISIC 2018) are resized into memory first, so they take the same path.
 """
 
 from __future__ import annotations
 
-import math
 
 import torch
 import torch.nn.functional as F
 
-# Per-dataset channel statistics used to standardise inputs.
-NORMALIZATION = {
-    "fmnist": ((0.2860,), (0.3530,)),
-    "cifar10": ((0.4914, 0.4822, 0.4465), (0.2470, 0.2435, 0.2616)),
-    "cifar100": ((0.5071, 0.4865, 0.4409), (0.2673, 0.2564, 0.2762)),
-    "dermamnist": ((0.7631, 0.5381, 0.5614), (0.1366, 0.1543, 0.1692)),
-    "isic2018": ((0.7635, 0.5461, 0.5705), (0.1409, 0.1526, 0.1700)),
-}
-
+from imbalanced_contrastive.data.catalogue import dataset_spec
 
 def to_float(images: torch.Tensor, dataset: str) -> torch.Tensor:
-    """``uint8 [B, C, H, W]`` -> standardised ``float32 [B, C, H, W]`` with the dataset's statistics."""
-    if dataset not in NORMALIZATION:
-        raise ValueError(f"dataset must be one of {sorted(NORMALIZATION)}; got {dataset!r}")
-    mean, std = NORMALIZATION[dataset]
+    """``uint8 [B, C, H, W]`` -> standardised ``float32 [B, C, H, W]`` with the dataset's statistics
+    (:attr:`~imbalanced_contrastive.data.catalogue.DatasetSpec.normalization`)."""
+    mean, std = dataset_spec(dataset).normalization
     x = images.float().div_(255.0)
     m = torch.tensor(mean, device=x.device).view(1, -1, 1, 1)
     s = torch.tensor(std, device=x.device).view(1, -1, 1, 1)
@@ -112,43 +100,3 @@ def make_views(
         raise ValueError(f"n_views must be >= 1; got {n_views}")
     views = [x if augment is None else augment(x, generator) for _ in range(n_views)]
     return torch.stack(views, dim=1)
-
-
-def pil_view_transform(dataset: str, size: int, train: bool = True):
-    """A torchvision pipeline (PIL image -> standardised tensor) for image-file datasets.
-
-    Training views follow the SuperCon/ACL recipe (``book/paper_specs.md``, ``spec-acl-training``): random
-    resized crop, colour jitter (p = 0.3), grayscale (p = 0.2), horizontal flip, Gaussian blur
-    (p = 0.2). Evaluation resizes only.
-    """
-    from torchvision import transforms as T
-
-    if dataset not in NORMALIZATION:
-        raise ValueError(f"dataset must be one of {sorted(NORMALIZATION)}; got {dataset!r}")
-    mean, std = NORMALIZATION[dataset]
-    tail = [T.ToTensor(), T.Normalize(mean, std)]
-    if not train:
-        return T.Compose([T.Resize((size, size))] + tail)
-    blur = max(3, int(math.ceil(size / 32)) | 1)
-    return T.Compose(
-        [
-            T.RandomResizedCrop(size),
-            T.RandomApply([T.ColorJitter(0.8, 0.8, 0.8, 0.2)], p=0.3),
-            T.RandomGrayscale(p=0.2),
-            T.RandomHorizontalFlip(),
-            T.RandomApply([T.GaussianBlur(blur, sigma=(1.0, 2.0))], p=0.2),
-        ]
-        + tail
-    )
-
-
-class MultiViewTransform:
-    """Apply a transform ``n_views`` times; returns a tensor ``[n_views, C, H, W]``."""
-
-    def __init__(self, transform, n_views: int = 2) -> None:
-        if n_views < 1:
-            raise ValueError(f"n_views must be >= 1; got {n_views}")
-        self.transform, self.n_views = transform, n_views
-
-    def __call__(self, image) -> torch.Tensor:
-        return torch.stack([self.transform(image) for _ in range(self.n_views)])

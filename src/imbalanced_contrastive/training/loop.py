@@ -30,7 +30,6 @@ import torch.nn as nn
 from tqdm.auto import tqdm
 
 from imbalanced_contrastive.data.dataset import DataSplits
-from imbalanced_contrastive.data.registry import fixed_batches
 from imbalanced_contrastive.data.views import BatchAugment, make_views, to_float
 from imbalanced_contrastive.evaluation import classification_metrics, map_dataset
 from imbalanced_contrastive.training.checkpoint import load_checkpoint, save_checkpoint
@@ -51,8 +50,8 @@ class LoopConfig:
             :func:`~imbalanced_contrastive.training.device.choose_precision`: bf16 on CUDA
             capability >= 8.0, fp16 with gradient scaling on older GPUs, none on the CPU).
         eval_every: evaluate on the test set every this many epochs (and always at the end).
-        progress: show tqdm progress bars (always off under CI).
-        grad_clip: clip the gradient norm to this value (``None``: no clipping).
+        progress: show tqdm progress bars (see
+            :func:`~imbalanced_contrastive.training.device.progress_mode`).
     """
 
     epochs: int
@@ -62,7 +61,6 @@ class LoopConfig:
     amp: bool = True
     eval_every: int = 1
     progress: bool = True
-    grad_clip: float | None = None
 
     def __post_init__(self) -> None:
         if self.epochs < 1:
@@ -73,6 +71,21 @@ class LoopConfig:
             raise ValueError(f"n_views must be >= 1; got {self.n_views}")
         if self.eval_every < 1:
             raise ValueError(f"eval_every must be >= 1; got {self.eval_every}")
+
+
+def fixed_batches(n: int, batch_size: int, seed: int, epoch: int, drop_last: bool = True) -> list[torch.Tensor]:
+    """The shuffled index batches of one epoch, a pure function of ``(seed, epoch)``.
+
+    Deriving the order from ``(seed, epoch)`` alone is what makes resuming a run exact.
+    """
+    if batch_size < 1:
+        raise ValueError(f"batch_size must be >= 1; got {batch_size}")
+    g = torch.Generator().manual_seed(seed * 100_003 + epoch)
+    order = torch.randperm(n, generator=g)
+    batches = list(order.split(batch_size))
+    if drop_last and batches and len(batches[-1]) < batch_size and len(batches) > 1:
+        batches = batches[:-1]
+    return batches
 
 
 def evaluate(task: nn.Module, splits: DataSplits, device: torch.device, batch_size: int = 512) -> dict:
@@ -98,6 +111,7 @@ def fit(
     on_epoch_end: Callable[[int, dict], None] | None = None,
     desc: str = "train",
     dist_info: DistInfo | None = None,
+    inputs: torch.Tensor | None = None,
 ) -> list[dict]:
     """Train ``task`` and return the per-epoch history.
 
@@ -112,6 +126,8 @@ def fit(
         resume: continue from the checkpoint in ``checkpoint_dir`` when there is one.
         on_epoch_end: called with ``(epoch, metrics)`` after each epoch's checkpoint is written.
         dist_info: rank and world size under ``torchrun`` (``None``: a single process).
+        inputs: precomputed training inputs ``[N, ...]`` used instead of the training images (no
+            standardisation or augmentation; e.g. frozen-encoder features for a linear probe).
 
     Returns:
         One dict per epoch: ``epoch``, mean ``loss`` (and other logged scalars), ``lr``, ``time_s``
@@ -138,8 +154,10 @@ def fit(
                 scaler.load_state_dict(state["scaler"])
             history = list(state["history"])
             start_epoch = int(state["epoch"]) + 1
-    images = splits.train.images.to(device)
+    images = (inputs if inputs is not None else splits.train.images).to(device)
     labels = splits.train.labels.to(device)
+    if len(images) != len(labels):
+        raise ValueError(f"inputs must have one row per training image ({len(labels)}); got {len(images)}")
     show = progress_enabled(config.progress) and dist_info.is_main
     model: nn.Module = task
     if dist_info.enabled:
@@ -159,7 +177,7 @@ def fit(
             if dist_info.enabled:
                 idx = idx.chunk(dist_info.world_size)[dist_info.rank]
             idx = idx.to(device)
-            x = to_float(images[idx], splits.train.name)
+            x = images[idx] if inputs is not None else to_float(images[idx], splits.train.name)
             views = make_views(x, config.n_views, augment, view_gen)
             with autocast(device, precision):
                 out = model(views, labels[idx])
@@ -168,9 +186,6 @@ def fit(
                 raise FloatingPointError(f"non-finite loss {loss.item()} at epoch {epoch + 1}, step {step + 1}")
             optimizer.zero_grad(set_to_none=True)
             scaler.scale(loss).backward()
-            if config.grad_clip is not None:
-                scaler.unscale_(optimizer)
-                nn.utils.clip_grad_norm_(task.parameters(), config.grad_clip)
             scaler.step(optimizer)
             scaler.update()
             for k, v in out.items():

@@ -22,13 +22,34 @@ from imbalanced_contrastive.training.distributed import gather_labels, gather_wi
 Criterion = Callable[[torch.Tensor, torch.Tensor], torch.Tensor]
 
 
+class _Embeds(nn.Module):
+    """A task with an ``encoder``: ``embed(x)`` gives L2-normalised encoder features (for UMAP)."""
+
+    encoder: nn.Module
+
+    def embed(self, x: torch.Tensor) -> torch.Tensor:
+        """``[B, C, H, W]`` images -> unit-norm features ``[B, F]``."""
+        return F.normalize(self.encoder(x).float(), dim=-1)
+
+
+class _Classifies(_Embeds):
+    """A task with an ``encoder`` and a ``classifier``: ``predict(x)`` gives class logits (the loop
+    evaluates such tasks on the test set)."""
+
+    classifier: nn.Module
+
+    def predict(self, x: torch.Tensor) -> torch.Tensor:
+        """``[B, C, H, W]`` images -> logits ``[B, num_classes]``."""
+        return self.classifier(self.encoder(x))
+
+
 def _encode_views(encoder: nn.Module, views: torch.Tensor) -> torch.Tensor:
     """``[B, V, C, H, W]`` -> encoder features ``[B, V, F]`` in one pass."""
     b, v = views.shape[:2]
     return encoder(views.flatten(0, 1)).view(b, v, -1)
 
 
-class SupervisedTask(nn.Module):
+class SupervisedTask(_Classifies):
     """Encoder + linear classifier trained end to end with a classification loss (baselines:
     cross-entropy, focal loss, Balanced Softmax). Every view is a training sample."""
 
@@ -44,15 +65,7 @@ class SupervisedTask(nn.Module):
         return {"loss": self.criterion(logits, labels.repeat_interleave(v))}
 
 
-    def predict(self, x: torch.Tensor) -> torch.Tensor:
-        return self.classifier(self.encoder(x))
-
-    def embed(self, x: torch.Tensor) -> torch.Tensor:
-        """L2-normalised encoder features."""
-        return F.normalize(self.encoder(x).float(), dim=-1)
-
-
-class ContrastiveTask(nn.Module):
+class ContrastiveTask(_Embeds):
     """Stage 1 of the two-stage recipe (ACL paper, SupCon): encoder -> projection head ->
     contrastive loss on ``V >= 2`` views. Under ``torchrun`` the loss sees every rank's features."""
 
@@ -67,36 +80,36 @@ class ContrastiveTask(nn.Module):
         z = self.head(h.flatten(0, 1)).view(h.shape[0], h.shape[1], -1).float()
         return {"loss": self.loss(gather_with_grad(z), gather_labels(labels))}
 
-    def embed(self, x: torch.Tensor) -> torch.Tensor:
-        return F.normalize(self.encoder(x).float(), dim=-1)
 
+class LinearProbe(_Classifies):
+    """Stage 2 of the two-stage recipe: a linear classifier on a frozen encoder.
 
-class LinearProbe(nn.Module):
-    """Stage 2 of the two-stage recipe: a linear classifier on a frozen encoder."""
+    It trains on the encoder's precomputed features: ``forward(views, labels)`` takes
+    ``views = [B, 1, F]`` features; ``predict`` and ``embed`` take images.
+    """
 
-    def __init__(self, encoder: nn.Module, num_classes: int) -> None:
+    def __init__(self, encoder: nn.Module, num_classes: int, criterion: Criterion | None = None) -> None:
         super().__init__()
         self.encoder = encoder
         self.classifier = LinearClassifier(encoder.feature_dim, num_classes)
+        self.criterion = criterion if criterion is not None else nn.CrossEntropyLoss()
 
-    def predict(self, x: torch.Tensor) -> torch.Tensor:
-        return self.classifier(self.encoder(x))
-
-    def embed(self, x: torch.Tensor) -> torch.Tensor:
-        return F.normalize(self.encoder(x).float(), dim=-1)
+    def forward(self, views: torch.Tensor, labels: torch.Tensor) -> dict[str, torch.Tensor]:
+        return {"loss": self.criterion(self.classifier(views[:, 0]).float(), labels)}
 
 
-class BCLTask(nn.Module):
+class BCLTask(_Classifies):
     """BCL / RCL (one stage, two branches; ``book/paper_specs.md``, ``spec-bcl-losses``).
 
     Three views in one forward pass: view 1 feeds the classifier (logit-adjusted CE), views 2 and
     3 feed the projection head and the contrastive loss, whose class prototypes are the
-    classifier weights through a second MLP. ``L = alpha * L_LC + beta * L_contrastive``.
+    classifier weights through a second MLP.
+    ``L = ce_weight * L_LC + contrastive_weight * L_contrastive`` (BCL's alpha and beta).
     """
 
     def __init__(
         self, encoder: nn.Module, num_classes: int, ce_loss: Criterion, contrastive_loss: nn.Module,
-        alpha: float = 2.0, beta: float = 0.6, embedding_dim: int = 128, hidden_dim: int = 512,
+        ce_weight: float, contrastive_weight: float, embedding_dim: int = 128, hidden_dim: int = 512,
     ) -> None:
         super().__init__()
         self.encoder = encoder
@@ -104,7 +117,7 @@ class BCLTask(nn.Module):
         self.head = ProjectionHead(encoder.feature_dim, embedding_dim, hidden_dim, batch_norm=True)
         self.prototype_head = ProjectionHead(encoder.feature_dim, embedding_dim, hidden_dim, batch_norm=True)
         self.ce_loss, self.contrastive_loss = ce_loss, contrastive_loss
-        self.alpha, self.beta = alpha, beta
+        self.ce_weight, self.contrastive_weight = ce_weight, contrastive_weight
 
     def forward(self, views: torch.Tensor, labels: torch.Tensor) -> dict[str, torch.Tensor]:
         if views.shape[1] != 3:
@@ -116,29 +129,24 @@ class BCLTask(nn.Module):
         prototypes = self.prototype_head(self.classifier.fc.weight).float()  # [C, D]
         ce = self.ce_loss(logits, labels)
         con = self.contrastive_loss(gather_with_grad(z), gather_labels(labels), prototypes)
-        return {"loss": self.alpha * ce + self.beta * con, "ce": ce.detach(), "contrastive": con.detach()}
-
-    def predict(self, x: torch.Tensor) -> torch.Tensor:
-        return self.classifier(self.encoder(x))
-
-    def embed(self, x: torch.Tensor) -> torch.Tensor:
-        return F.normalize(self.encoder(x).float(), dim=-1)
+        return {"loss": self.ce_weight * ce + self.contrastive_weight * con, "ce": ce.detach(), "contrastive": con.detach()}
 
 
-class ResComTask(nn.Module):
+class ResComTask(_Classifies):
     """ResCom (one stage; ``book/paper_specs.md``, ``spec-rescom-losses``): Siamese Balanced Softmax on both views plus
-    ``lam`` x class-balanced SupCon with the class-balanced queue and hard mining. View-1
-    embeddings are pushed into the queue after the loss is computed."""
+    ``contrastive_weight`` (ResCom's lambda) x class-balanced SupCon with the class-balanced queue and
+    hard mining. View-1 embeddings are pushed into the queue after the loss is computed."""
 
     def __init__(
         self, encoder: nn.Module, num_classes: int, sbs_loss: Criterion, cbsc_loss: nn.Module,
-        queue: ClassBalancedQueue | None, lam: float = 0.5, embedding_dim: int = 128, hidden_dim: int = 512,
+        queue: ClassBalancedQueue | None, contrastive_weight: float, embedding_dim: int = 128, hidden_dim: int = 512,
     ) -> None:
         super().__init__()
         self.encoder = encoder
         self.classifier = LinearClassifier(encoder.feature_dim, num_classes)
         self.head = ProjectionHead(encoder.feature_dim, embedding_dim, hidden_dim)
-        self.sbs_loss, self.cbsc_loss, self.queue, self.lam = sbs_loss, cbsc_loss, queue, lam
+        self.sbs_loss, self.cbsc_loss, self.queue = sbs_loss, cbsc_loss, queue
+        self.contrastive_weight = contrastive_weight
 
     def forward(self, views: torch.Tensor, labels: torch.Tensor) -> dict[str, torch.Tensor]:
         if views.shape[1] != 2:
@@ -151,10 +159,4 @@ class ResComTask(nn.Module):
         cbsc = self.cbsc_loss(z, labels, self.queue)  # in-batch contrast is per rank
         if self.queue is not None and self.training:
             self.queue.push(z[:, 0].detach(), labels)  # gathers from every rank inside
-        return {"loss": sbs + self.lam * cbsc, "sbs": sbs.detach(), "cbsc": cbsc.detach()}
-
-    def predict(self, x: torch.Tensor) -> torch.Tensor:
-        return self.classifier(self.encoder(x))
-
-    def embed(self, x: torch.Tensor) -> torch.Tensor:
-        return F.normalize(self.encoder(x).float(), dim=-1)
+        return {"loss": sbs + self.contrastive_weight * cbsc, "sbs": sbs.detach(), "cbsc": cbsc.detach()}

@@ -1,11 +1,16 @@
-"""Execute the notebooks with papermill and build the Jupyter Book (strict, atomic).
+"""Build the book: execute the notebooks with papermill, then build the Jupyter Book (strict, atomic).
+
+This is the repository's build, not part of the library: it works from a checkout (found from this
+file's location, or ``--root``) with the library installed in any way (``pip install -e .`` or a
+wheel). ``make book`` runs ``python tools/build_book.py``.
 
 ``execute_notebooks`` runs every notebook of :data:`NOTEBOOKS` from ``notebooks/`` into
-``book/_generated/`` with the chosen profile and turns their plain-Jupyter markdown into MyST
-(:mod:`imbalanced_contrastive.book_markdown`); ``build_book`` runs
+``book/_generated/`` with the chosen profile, shares one runs folder (``book/_generated/runs``,
+through ``$IMBALANCED_CONTRASTIVE_RUNS``), and makes each executed notebook a clean page (its
+plain-Jupyter markdown turned into MyST by :mod:`book_markdown`, no stderr). ``build_book`` runs
 ``jupyter-book build -W -n --keep-going`` into a temporary folder and replaces
-``book/_build/html`` only when the build succeeded, so a failed build never destroys the last
-good site.
+``book/_build/html`` only when the build succeeded, so a failed build never destroys the last good
+site. Progress goes to the terminal: one line per notebook and per run.
 """
 
 from __future__ import annotations
@@ -20,8 +25,16 @@ import tempfile
 import time
 from pathlib import Path
 
-from imbalanced_contrastive.profiles import check_profile
-from imbalanced_contrastive.training.device import PROGRESS_ENV, PROGRESS_PREFIX
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+from book_markdown import notebook_to_myst, theorem_labels  # noqa: E402 - tools/ is not a package
+
+from imbalanced_contrastive.training.device import PROGRESS_ENV, PROGRESS_PREFIX  # noqa: E402
+from imbalanced_contrastive.training.profiles import check_profile  # noqa: E402
+from imbalanced_contrastive.training.runner import RUNS_ENV  # noqa: E402
+
+ROOT = Path(__file__).resolve().parents[1]
+"""The checkout this script belongs to."""
 
 GENERATED_DIR = "book/_generated"
 """Where the executed notebooks, their run records (``runs/``) and figures go (git-ignored)."""
@@ -43,21 +56,6 @@ NOTEBOOKS = [
 """Notebooks executed into the book, in reading order."""
 
 
-def repo_root() -> Path:
-    """The repository root (the folder holding ``notebooks/`` and ``book/``)."""
-    env = os.environ.get("IMBALANCED_CONTRASTIVE_ROOT")
-    if env:
-        return Path(env)
-    here = Path(__file__).resolve()
-    for parent in [Path.cwd(), *here.parents]:
-        if (parent / "notebooks").is_dir() and (parent / "book").is_dir():
-            return parent
-    raise FileNotFoundError(
-        "cannot find the repository root (a folder with notebooks/ and book/); run from the "
-        "repository or set IMBALANCED_CONTRASTIVE_ROOT"
-    )
-
-
 def execute_notebooks(
     profile: str = "quick",
     root: Path | None = None,
@@ -70,7 +68,7 @@ def execute_notebooks(
 
     Args:
         profile: ``smoke``, ``quick`` or ``paper``; passed to every notebook.
-        root: repository root (found automatically).
+        root: the checkout (default: the one holding this script).
         output_dir: where executed notebooks go (default ``book/_generated``).
         names: a subset of :data:`NOTEBOOKS`.
         parameters: extra papermill parameters for every notebook.
@@ -79,7 +77,7 @@ def execute_notebooks(
     import papermill as pm
 
     check_profile(profile)
-    root = root or repo_root()
+    root = root or ROOT
     out = output_dir or root / GENERATED_DIR
     out.mkdir(parents=True, exist_ok=True)
     chosen = names or NOTEBOOKS
@@ -95,7 +93,7 @@ def execute_notebooks(
                   **(notebook_parameters or {}).get(name, {})}
         target = out / name
         print(f"[{i}/{len(chosen)}] {name} ({profile})", flush=True)
-        with _progress_as_lines():
+        with _book_environment(out / "runs"):
             pm.execute_notebook(
                 str(root / "notebooks" / name), str(target), parameters=params, cwd=str(out),
                 progress_bar=False, kernel_name="python3", report_mode=False, stderr_file=_ProgressLines(),
@@ -111,8 +109,6 @@ def book_theorem_labels(root: Path) -> set[str]:
     """The theorem labels of every chapter (so that one chapter may cite another's theorems)."""
     import nbformat
 
-    from imbalanced_contrastive.book_markdown import theorem_labels
-
     labels: set[str] = set()
     for name in NOTEBOOKS:
         nb = nbformat.read(root / "notebooks" / name, as_version=4)
@@ -121,17 +117,20 @@ def book_theorem_labels(root: Path) -> set[str]:
 
 
 @contextlib.contextmanager
-def _progress_as_lines():
-    """While notebooks run: no progress bars in the kernels, one stderr line per run instead."""
-    old = os.environ.get(PROGRESS_ENV)
-    os.environ[PROGRESS_ENV] = "lines"
+def _book_environment(runs: Path):
+    """While notebooks run: no progress bars in the kernels (one stderr line per run instead), and
+    one runs folder for every chapter."""
+    values = {PROGRESS_ENV: "lines", RUNS_ENV: str(runs.resolve())}
+    old = {k: os.environ.get(k) for k in values}
+    os.environ.update(values)
     try:
         yield
     finally:
-        if old is None:
-            os.environ.pop(PROGRESS_ENV, None)
-        else:
-            os.environ[PROGRESS_ENV] = old
+        for k, v in old.items():
+            if v is None:
+                os.environ.pop(k, None)
+            else:
+                os.environ[k] = v
 
 
 class _ProgressLines(io.TextIOBase):
@@ -152,12 +151,9 @@ class _ProgressLines(io.TextIOBase):
 
 def prepare_for_book(path: Path, labels: set[str]) -> None:
     """Make an executed notebook a clean page, in place: its plain-Jupyter markdown becomes MyST
-    (:mod:`imbalanced_contrastive.book_markdown`; ``labels`` are the book's theorem labels), and
-    stderr outputs (progress, warnings) are removed: the page shows narrative, code, results and
-    figures only."""
+    (:mod:`book_markdown`; ``labels`` are the book's theorem labels), and stderr outputs
+    (progress, warnings) are removed: the page shows narrative, code, results and figures only."""
     import nbformat
-
-    from imbalanced_contrastive.book_markdown import notebook_to_myst
 
     nb = nbformat.read(path, as_version=4)
     notebook_to_myst(nb, labels)
@@ -171,9 +167,9 @@ def write_results(root: Path | None = None, output_dir: Path | None = None) -> P
     """Write ``results.md`` / ``results.csv`` from every run record of the executed notebooks
     (``<output_dir>/runs``) and the committed ``results/`` records; returns the Markdown file."""
     from imbalanced_contrastive.results_table import find_records, summarize, write_tables
-    from imbalanced_contrastive.training.experiment import METHODS
+    from imbalanced_contrastive.training.recipes import METHODS
 
-    root = root or repo_root()
+    root = root or ROOT
     out = output_dir or root / GENERATED_DIR
     rows = summarize(find_records(out / "runs", root / "results"), methods_order=list(METHODS))
     md, _ = write_tables(rows, out, stem="results")
@@ -237,7 +233,7 @@ def build_book(root: Path | None = None) -> Path:
     Raises:
         RuntimeError: the build failed or warned (the previous site is kept).
     """
-    root = root or repo_root()
+    root = root or ROOT
     book = root / "book"
     final = root / SITE_DIR
     bundle_mathjax(book)
@@ -265,3 +261,30 @@ def build_book(root: Path | None = None) -> Path:
             shutil.rmtree(old)
         print(f"book built in {time.perf_counter() - t0:.1f} s -> {final / 'index.html'}", flush=True)
     return final / "index.html"
+
+
+def main(argv: list[str] | None = None) -> int:
+    import argparse
+
+    parser = argparse.ArgumentParser(prog="python tools/build_book.py", description=__doc__,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--profile", default="quick", help="smoke | quick | paper (default: quick)")
+    parser.add_argument("--root", type=Path, default=ROOT, help="the checkout (default: this script's)")
+    parser.add_argument("--only", nargs="*", metavar="NOTEBOOK", help="execute only these notebooks (file names)")
+    parser.add_argument("--execute-only", action="store_true", help="execute the notebooks, build no site")
+    parser.add_argument("--skip-notebooks", action="store_true", help="build from the executed notebooks already there")
+    args = parser.parse_args(argv)
+    try:
+        check_profile(args.profile)
+        if not args.skip_notebooks:
+            execute_notebooks(args.profile, root=args.root, names=args.only or None)
+        if not args.execute_only:
+            build_book(args.root)
+    except (ValueError, RuntimeError, FileNotFoundError) as err:
+        print(f"error: {err}", file=sys.stderr)
+        return 1
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
