@@ -35,6 +35,10 @@ def _cmd_train(args: argparse.Namespace) -> int:
     from imbalanced_contrastive.training.runner import run_experiment
 
     overrides = dict(args.set or [])
+    for key, option in (("method", "--method"), ("profile", "--profile"), ("dataset", "--dataset")):
+        if key in overrides:
+            print(f"error: --set {key}=... is not a setting; use {option} {overrides[key]}", file=sys.stderr)
+            return 2
     for name in ("seed", "device", "data_dir", "epochs"):
         if getattr(args, name) is not None:
             overrides[name] = getattr(args, name)
@@ -45,7 +49,11 @@ def _cmd_train(args: argparse.Namespace) -> int:
     except ValueError as err:
         print(f"error: {err}", file=sys.stderr)
         return 2
-    record = run_experiment(config, cache=not args.no_cache, runs_root=args.runs_root)
+    try:
+        record = run_experiment(config, cache=not args.no_cache, runs_root=args.runs_root)
+    except (ValueError, FileNotFoundError) as err:  # a runs folder or data that cannot be used
+        print(f"error: {err}", file=sys.stderr)
+        return 2
     m = record.metrics
     print(
         f"{config.method} on {config.dataset} ({config.profile}): accuracy {m['accuracy']:.4f}, balanced accuracy "

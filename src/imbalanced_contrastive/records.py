@@ -10,7 +10,8 @@ from __future__ import annotations
 import json
 import math
 import os
-from dataclasses import asdict, dataclass, field
+import tempfile
+from dataclasses import asdict, dataclass, field, fields
 from pathlib import Path
 from typing import Any
 
@@ -19,6 +20,25 @@ import numpy as np
 RECORD_FILE = "record.json"
 EMBEDDING_FILE = "embeddings.npz"
 SCHEMA_VERSION = 1
+
+
+class CorruptRecordError(ValueError):
+    """A run record exists but cannot be read back (truncated, not JSON, wrong schema); the message
+    names the file."""
+
+
+def atomic_write(path: Path, write) -> None:
+    """Write ``path`` through ``write(tmp_path)`` into a uniquely named temporary file beside it,
+    then rename: readers see the old file or the new one, never a partial one, and two writers
+    never share a temporary file."""
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    os.close(fd)
+    try:
+        write(Path(tmp))
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
 
 
 def _jsonable(value: Any) -> Any:
@@ -71,27 +91,45 @@ class RunRecord:
         out = Path(directory)
         out.mkdir(parents=True, exist_ok=True)
         if self.embeddings is not None:
-            tmp = out / (EMBEDDING_FILE + ".tmp.npz")
-            np.savez_compressed(tmp, embeddings=self.embeddings.astype(np.float32), labels=self.embedding_labels)
-            os.replace(tmp, out / EMBEDDING_FILE)
-        tmp_json = out / (RECORD_FILE + ".tmp")
-        tmp_json.write_text(json.dumps(self.to_json_dict(), indent=2, sort_keys=True) + "\n")
-        os.replace(tmp_json, out / RECORD_FILE)
+            def write_npz(tmp: Path) -> None:
+                with open(tmp, "wb") as f:
+                    np.savez_compressed(f, embeddings=self.embeddings.astype(np.float32), labels=self.embedding_labels)
+
+            atomic_write(out / EMBEDDING_FILE, write_npz)
+        text = json.dumps(self.to_json_dict(), indent=2, sort_keys=True) + "\n"
+        atomic_write(out / RECORD_FILE, lambda tmp: tmp.write_text(text))
         return out / RECORD_FILE
 
     @classmethod
     def load(cls, directory: str | Path) -> "RunRecord":
-        """Read a record written by :meth:`save`."""
+        """Read a record written by :meth:`save`.
+
+        Raises:
+            FileNotFoundError: there is no record in ``directory``.
+            CorruptRecordError: the record (or its embeddings) cannot be read or has the wrong
+                schema; the message names the file.
+        """
         path = Path(directory) / RECORD_FILE
         if not path.is_file():
             raise FileNotFoundError(f"no run record at {path}")
-        d = json.loads(path.read_text())
+        try:
+            d = json.loads(path.read_text())
+        except (OSError, UnicodeDecodeError, json.JSONDecodeError) as err:
+            raise CorruptRecordError(f"run record {path} is unreadable: {err}") from err
+        if not isinstance(d, dict):
+            raise CorruptRecordError(f"run record {path} is not a JSON object")
         version = d.pop("schema_version", None)
         if version != SCHEMA_VERSION:
-            raise ValueError(f"{path} has schema version {version}; this library reads version {SCHEMA_VERSION}")
+            raise CorruptRecordError(f"{path} has schema version {version}; this library reads version {SCHEMA_VERSION}")
+        known = {f.name for f in fields(cls)} - {"embeddings", "embedding_labels"}
+        if set(d) != known or not isinstance(d.get("config"), dict) or not isinstance(d.get("metrics"), dict):
+            raise CorruptRecordError(f"run record {path} does not have the record's fields {sorted(known)}")
         record = cls(**d)
         emb = Path(directory) / EMBEDDING_FILE
         if emb.is_file():
-            with np.load(emb) as z:
-                record.embeddings, record.embedding_labels = z["embeddings"], z["labels"]
+            try:
+                with np.load(emb) as z:
+                    record.embeddings, record.embedding_labels = z["embeddings"], z["labels"]
+            except (OSError, ValueError, KeyError, EOFError) as err:
+                raise CorruptRecordError(f"embeddings {emb} are unreadable: {err}") from err
         return record

@@ -8,12 +8,13 @@ import functools
 import io
 import json
 import math
+import warnings
 from collections import defaultdict
 from importlib import resources
 from pathlib import Path
 from typing import Iterable
 
-from imbalanced_contrastive.records import RECORD_FILE, RunRecord
+from imbalanced_contrastive.records import RECORD_FILE, CorruptRecordError, RunRecord
 
 METRICS = ("accuracy", "balanced_accuracy", "many", "medium", "few")
 
@@ -37,12 +38,17 @@ def paper_results() -> tuple[dict[tuple[str, str, float, str], tuple[str, str]],
 
 
 def find_records(*roots: str | Path) -> list[RunRecord]:
-    """Every run record below ``roots`` (missing roots are skipped)."""
+    """Every readable run record below ``roots`` (missing roots are skipped; an unreadable record
+    is reported with its path in a warning and left out)."""
     found = []
     for root in roots:
         root = Path(root)
         if root.is_dir():
-            found += [RunRecord.load(p.parent) for p in sorted(root.rglob(RECORD_FILE))]
+            for path in sorted(root.rglob(RECORD_FILE)):
+                try:
+                    found.append(RunRecord.load(path.parent))
+                except CorruptRecordError as err:
+                    warnings.warn(f"{err}; left out of the results table", RuntimeWarning, stacklevel=2)
     return found
 
 

@@ -5,7 +5,8 @@ Layout (as torchvision extracts it)::
     <root>/cifar-10-batches-py/{data_batch_1..5, test_batch, batches.meta}
     <root>/cifar-100-python/{train, test, meta}
 
-Each batch is a pickled dict with ``b"data"`` (``uint8 [N, 3072]``, channel-major 32x32) and
+Each batch is a pickled dict (read with a restricted unpickler that admits only containers and
+numpy arrays, so a crafted file cannot run code) with ``b"data"`` (``uint8 [N, 3072]``, channel-major 32x32) and
 ``b"labels"`` (CIFAR-10) or ``b"fine_labels"`` (CIFAR-100). Where the internet is reachable,
 ``download=True`` lets torchvision fetch and MD5-check the archive; local files are validated by
 shape and label range.
@@ -50,14 +51,43 @@ HOW_TO_OBTAIN = (
 )
 
 
+class _BatchUnpickler(pickle.Unpickler):
+    """Unpickles CIFAR batches only: builtin containers, bytes, numbers, and numpy arrays.
+
+    The python-format CIFAR files are pickles by nature; a pickle can name any callable, so a
+    crafted file could run code on load. This unpickler admits only the callables that rebuild
+    numpy arrays and refuses every other global.
+    """
+
+    ALLOWED = {
+        ("numpy.core.multiarray", "_reconstruct"), ("numpy._core.multiarray", "_reconstruct"),
+        ("numpy", "ndarray"), ("numpy", "dtype"),
+        ("numpy.core.multiarray", "scalar"), ("numpy._core.multiarray", "scalar"),
+    }
+
+    def find_class(self, module: str, name: str):
+        if (module, name) not in self.ALLOWED:
+            raise pickle.UnpicklingError(f"{module}.{name} is not allowed in a CIFAR batch file")
+        return super().find_class(module, name)
+
+
 def _unpickle(path: Path) -> dict:
-    with open(path, "rb") as f:
-        return pickle.load(f, encoding="bytes")
+    """A CIFAR batch (a dict) read with :class:`_BatchUnpickler`; ``ValueError`` naming the file
+    when it is not one."""
+    try:
+        with open(path, "rb") as f:
+            batch = _BatchUnpickler(f, encoding="bytes").load()
+    except (pickle.UnpicklingError, EOFError, ValueError, TypeError, AttributeError, IndexError) as err:
+        raise ValueError(f"{path} is not a CIFAR batch file ({type(err).__name__}: {err})") from err
+    if not isinstance(batch, dict):
+        raise ValueError(f"{path} is not a CIFAR batch file (it holds a {type(batch).__name__}, not a dict)")
+    return batch
 
 
 def _find_root(name: str, data_dir: str | Path | None) -> Path | None:
+    """The folder with ``name``'s files: in ``data_dir`` only when it is given, else in the cache."""
     folder = _LAYOUT[name]["folder"]
-    roots = ([Path(data_dir).expanduser()] if data_dir is not None else []) + [cache_dir() / "cifar", cache_dir()]
+    roots = [Path(data_dir).expanduser()] if data_dir is not None else [cache_dir() / "cifar", cache_dir()]
     for root in roots:
         for candidate in (root / folder, root):
             files = _LAYOUT[name]["train"] + _LAYOUT[name]["test"] + [_LAYOUT[name]["meta"][0]]
@@ -105,7 +135,13 @@ def load_cifar(
     if name not in _LAYOUT:
         raise ValueError(f"name must be one of {sorted(_LAYOUT)}; got {name!r}")
     spec = _LAYOUT[name]
+    if data_dir is not None and not Path(data_dir).expanduser().is_dir():
+        raise FileNotFoundError(f"data_dir {data_dir} does not exist (or is not a folder).\n" + HOW_TO_OBTAIN)
     folder = _find_root(name, data_dir)
+    if folder is None and data_dir is not None:
+        spec = _LAYOUT[name]
+        raise FileNotFoundError(f"data_dir {data_dir} holds no {name} files (the folder {spec['folder']} with "
+                                f"{spec['train'] + spec['test']}).\n" + HOW_TO_OBTAIN)
     if folder is None and download:
         folder = _download(name, cache_dir() / "cifar")
     if folder is None:

@@ -83,11 +83,12 @@ def load_dermamnist(
     if size not in SIZES:
         raise ValueError(f"size must be one of {SIZES}; got {size!r}")
     file_name, url, md5 = _published(size)
-    candidates = ([Path(data_dir).expanduser() / file_name] if data_dir is not None else []) + [
-        cache_dir() / "medmnist" / file_name
-    ]
+    if data_dir is not None and not Path(data_dir).expanduser().is_dir():
+        raise FileNotFoundError(f"data_dir {data_dir} does not exist (or is not a folder)")
+    # an explicit data_dir is used or rejected, never passed over for the cache's copy
+    candidates = [Path(data_dir).expanduser() / file_name] if data_dir is not None else [cache_dir() / "medmnist" / file_name]
     path = next((p for p in candidates if p.is_file()), None)
-    if path is None and download:
+    if path is None and download and data_dir is None:
         path = _download(size, cache_dir() / "medmnist")
     if path is None:
         raise FileNotFoundError(

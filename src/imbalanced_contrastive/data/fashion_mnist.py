@@ -89,6 +89,17 @@ def _verified_payload(path: Path, stem: str, verify: bool) -> bytes:
     return payload
 
 
+def _check_explicit_dir(directory: Path) -> None:
+    """An explicit ``data_dir`` is used or rejected, never silently passed over for another copy."""
+    if not directory.is_dir():
+        raise FileNotFoundError(f"data_dir {directory} does not exist (or is not a folder).\n" + HOW_TO_OBTAIN)
+    for d in (directory, directory / "FashionMNIST" / "raw"):
+        if all(_find_file(d, stem) for stem in FILES):
+            return
+    missing = [s + ".gz" for s in FILES if _find_file(directory, s) is None]
+    raise FileNotFoundError(f"data_dir {directory} is incomplete: missing {', '.join(missing)}.\n" + HOW_TO_OBTAIN)
+
+
 def locate_fashion_mnist(data_dir: str | Path | None = None) -> Path | None:
     """The first directory among the sources that holds all four files, or ``None``."""
     for directory in _candidate_dirs(data_dir):
@@ -132,10 +143,14 @@ def load_fashion_mnist(
         ``(train, test)``; images ``uint8 [N, 1, 28, 28]``, labels ``int64 [N]``.
 
     Raises:
-        FileNotFoundError: no source holds the four files (and ``download`` is off or failed); the
-            message lists what was searched, the download error if any, and how to obtain them.
+        FileNotFoundError: an explicit ``data_dir`` that does not exist or lacks a file (it is
+            never passed over for another copy), or no source holds the four files (and
+            ``download`` is off or failed); the message says what was searched, the download
+            error if any, and how to obtain them.
         ValueError: a file is corrupt (names the file).
     """
+    if data_dir is not None:
+        _check_explicit_dir(Path(data_dir).expanduser())
     directory = locate_fashion_mnist(data_dir)
     if directory is None and download:
         log.info("Fashion-MNIST not found locally; downloading it into %s", cache_dir())

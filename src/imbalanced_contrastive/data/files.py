@@ -6,6 +6,7 @@ import gzip
 import hashlib
 import os
 import struct
+import zlib
 from pathlib import Path
 
 import numpy as np
@@ -33,12 +34,19 @@ def md5_of_file(path: Path, chunk: int = 1 << 20) -> str:
 
 
 def read_maybe_gzip(path: Path) -> bytes:
-    """The payload of ``path``, decompressed when it is gzip (by its magic bytes, not its name)."""
+    """The payload of ``path``, decompressed when it is gzip (by its magic bytes, not its name).
+
+    Raises:
+        ValueError: a truncated or corrupt gzip file (names the file).
+    """
     with open(path, "rb") as f:
         head = f.read(2)
     if head == b"\x1f\x8b":
-        with gzip.open(path, "rb") as f:
-            return f.read()
+        try:
+            with gzip.open(path, "rb") as f:
+                return f.read()
+        except (EOFError, OSError, zlib.error) as err:  # BadGzipFile is an OSError
+            raise ValueError(f"{path} is a truncated or corrupt gzip file ({err}); delete it and obtain it again") from err
     return Path(path).read_bytes()
 
 

@@ -13,22 +13,57 @@ All contrastive losses in this package follow one convention:
 from __future__ import annotations
 
 import math
+import numbers
 
+import numpy as np
 import torch
 
 
-def check_positive(name: str, value: float) -> float:
-    """Return ``value`` if it is a finite number > 0, else raise ``ValueError`` naming ``name``."""
-    if not isinstance(value, (int, float)) or not math.isfinite(value) or value <= 0:
+def as_number(name: str, value) -> float:
+    """``value`` as a float if it is a real number: Python, numpy or a one-element torch tensor.
+
+    Raises:
+        ValueError: ``value`` is a bool, ``None``, a string, a sequence or a tensor of several
+            elements (the message names ``name``).
+    """
+    if torch.is_tensor(value):
+        if value.numel() != 1 or value.dtype == torch.bool or value.is_complex():
+            raise ValueError(f"{name} must be a real number; got a tensor of shape {tuple(value.shape)} ({value.dtype})")
+        value = value.item()
+    if isinstance(value, (bool, np.bool_)) or not isinstance(value, numbers.Real):
+        raise ValueError(f"{name} must be a real number; got {value!r}")
+    return float(value)
+
+
+def check_positive(name: str, value) -> float:
+    """Return ``value`` as a float if it is a finite number > 0, else raise ``ValueError`` naming ``name``."""
+    number = as_number(name, value)
+    if not math.isfinite(number) or number <= 0:
         raise ValueError(f"{name} must be a finite number > 0; got {value!r}")
-    return float(value)
+    return number
 
 
-def check_nonnegative(name: str, value: float) -> float:
-    """Return ``value`` if it is a finite number >= 0, else raise ``ValueError`` naming ``name``."""
-    if not isinstance(value, (int, float)) or not math.isfinite(value) or value < 0:
+def check_nonnegative(name: str, value) -> float:
+    """Return ``value`` as a float if it is a finite number >= 0, else raise ``ValueError`` naming ``name``."""
+    number = as_number(name, value)
+    if not math.isfinite(number) or number < 0:
         raise ValueError(f"{name} must be a finite number >= 0; got {value!r}")
-    return float(value)
+    return number
+
+
+def check_count(name: str, value, low: int = 0) -> int:
+    """Return ``value`` as an int if it is a whole number >= ``low``, else raise ``ValueError`` naming ``name``."""
+    number = as_number(name, value)
+    if not number.is_integer() or number < low:
+        raise ValueError(f"{name} must be an integer >= {low}; got {value!r}")
+    return int(number)
+
+
+def check_flag(name: str, value) -> bool:
+    """Return ``value`` if it is a bool (Python or numpy), else raise ``ValueError`` naming ``name``."""
+    if not isinstance(value, (bool, np.bool_)):
+        raise ValueError(f"{name} must be True or False; got {value!r}")
+    return bool(value)
 
 
 def check_choice(name: str, value: str, allowed: tuple[str, ...]) -> str:
@@ -51,6 +86,15 @@ def check_finite(x: torch.Tensor, name: str) -> None:
             raise ValueError(f"{name} contain NaN or infinite values")
     else:
         torch._assert_async(torch.isfinite(x).all(), f"{name} contain NaN or infinite values")
+
+
+def check_labels(labels: torch.Tensor, num_classes: int) -> None:
+    """Reject labels outside ``[0, num_classes)`` (checked on the CPU only: no host
+    synchronisation on an accelerator), so that no label is mapped to another class by indexing."""
+    if torch.is_tensor(labels) and labels.numel() and labels.device.type == "cpu":
+        low, high = int(labels.min()), int(labels.max())
+        if low < 0 or high >= num_classes:
+            raise ValueError(f"labels must lie in [0, {num_classes - 1}]; got values in [{low}, {high}]")
 
 
 def flatten_views(features: torch.Tensor, labels: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, int]:
@@ -108,14 +152,22 @@ def masked_row_sum(values: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
 
 
 SELF_LOGIT_OFFSET = 1e9
-"""Subtracted from the diagonal logits: ``exp`` of it is exactly 0, yet it stays finite."""
+"""Subtracted (plus the largest logit magnitude) from the anchors' own logits: ``exp`` of the
+result is exactly 0 next to any other logit, yet it stays finite."""
+
+
+def self_logit_offset(logits: torch.Tensor) -> torch.Tensor:
+    """What to subtract from the anchors' own logits so that they weigh exactly 0 in a softmax,
+    whatever the scale of the features: :data:`SELF_LOGIT_OFFSET` + ``max |logit|`` (a 0-dim
+    tensor on the logits' device; no host synchronisation)."""
+    return logits.detach().abs().amax() + SELF_LOGIT_OFFSET
 
 
 def contrast_log_prob(z: torch.Tensor, temperature: float) -> torch.Tensor:
     """``log p_ij = s_ij - logsumexp_{a != i} s_ia`` with ``s_ij = z_i . z_j / temperature``.
 
     The log-softmax runs over the contrast set ``A(i) = {j != i}``: the anchor's own logit is
-    lowered by :data:`SELF_LOGIT_OFFSET`, so it adds exactly 0 to the denominator while every
+    lowered by :func:`self_logit_offset`, so it adds exactly 0 to the denominator while every
     entry stays finite (no ``-inf`` reaches a product, so no NaN gradient). The diagonal of the
     result is a large negative placeholder: callers exclude it with the masks of
     :func:`label_masks`, whose diagonals are 0. Requires ``N >= 2``.
@@ -128,7 +180,7 @@ def contrast_log_prob(z: torch.Tensor, temperature: float) -> torch.Tensor:
         Log-probabilities. Shape: ``[N, N]``.
     """
     logits = (z / temperature) @ z.T
-    logits.diagonal().sub_(SELF_LOGIT_OFFSET)
+    logits.diagonal().sub_(self_logit_offset(logits))
     return logits - torch.logsumexp(logits, dim=1, keepdim=True)
 
 
@@ -148,8 +200,19 @@ def zero_loss(z: torch.Tensor) -> torch.Tensor:
 
 
 def check_class_counts(class_counts) -> torch.Tensor:
-    """Training-set class counts as a float64 tensor ``[C]``; every count must be >= 1, ``C >= 2``."""
-    counts = torch.as_tensor(class_counts, dtype=torch.float64).flatten()
+    """Training-set class counts as a float64 tensor ``[C]``; every count must be >= 1, ``C >= 2``.
+
+    Raises:
+        ValueError: ``None``, not a 1-D sequence of numbers, fewer than 2 classes, or a count < 1.
+    """
+    if class_counts is None or isinstance(class_counts, (str, bytes)):
+        raise ValueError(f"class_counts must be a 1-D sequence of per-class training counts; got {class_counts!r}")
+    try:
+        counts = torch.as_tensor(class_counts, dtype=torch.float64)
+    except (TypeError, ValueError, RuntimeError) as err:
+        raise ValueError(f"class_counts must be a 1-D sequence of per-class training counts; got {class_counts!r}") from err
+    if counts.dim() != 1:
+        raise ValueError(f"class_counts must be 1-D (one count per class); got shape {tuple(counts.shape)}")
     if counts.numel() < 2:
         raise ValueError(f"class_counts must list at least 2 classes; got {counts.numel()}")
     if not torch.isfinite(counts).all() or (counts < 1).any():

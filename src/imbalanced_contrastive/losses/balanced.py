@@ -27,11 +27,12 @@ import torch
 import torch.nn as nn
 
 from imbalanced_contrastive.losses._common import (
-    SELF_LOGIT_OFFSET,
     check_finite,
+    check_labels,
     check_positive,
     flatten_views,
     masked_row_sum,
+    self_logit_offset,
     zero_loss,
 )
 
@@ -101,7 +102,7 @@ def class_averaged_contrastive(
         logits = logits - same.to(z.dtype) * margin.unsqueeze(1)
     if class_logit_offset is not None:
         logits = logits + class_logit_offset.to(z.dtype)[contrast_labels].unsqueeze(0)
-    logits[:, :n].diagonal().sub_(SELF_LOGIT_OFFSET)  # A(i) excludes the anchor itself
+    logits[:, :n].diagonal().sub_(self_logit_offset(logits))  # A(i) excludes the anchor itself
     positives = same.to(z.dtype)
     positives[:, :n].diagonal().fill_(0.0)
     n_pos = positives.sum(dim=1)
@@ -156,5 +157,9 @@ class BalancedContrastiveLoss(nn.Module):
         Returns:
             A 0-dim tensor: the mean per-anchor loss over anchors with a positive.
         """
+        if prototypes is not None:
+            if not torch.is_tensor(prototypes) or prototypes.dim() != 2:
+                raise ValueError(f"prototypes must be a tensor [C, D]; got {getattr(prototypes, 'shape', prototypes)!r}")
+            check_labels(labels, prototypes.shape[0])
         loss, valid = class_averaged_contrastive(features, labels, prototypes, self.temperature, class_averaging=True)
         return mean_over_valid(loss, valid)

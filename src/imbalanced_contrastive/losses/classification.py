@@ -8,7 +8,7 @@ import torch
 import torch.nn as nn
 import torch.nn.functional as F
 
-from imbalanced_contrastive.losses._common import check_nonnegative, compute_dtype, one_minus
+from imbalanced_contrastive.losses._common import check_finite, check_nonnegative, compute_dtype, one_minus
 
 
 def _check_logits(logits: torch.Tensor, targets: torch.Tensor) -> None:
@@ -18,6 +18,9 @@ def _check_logits(logits: torch.Tensor, targets: torch.Tensor) -> None:
         raise ValueError("targets must be a 1-D integer tensor of shape [B]")
     if targets.shape[0] != logits.shape[0]:
         raise ValueError(f"targets has {targets.shape[0]} entries but logits has batch size {logits.shape[0]}")
+    if logits.shape[0] == 0 or logits.shape[1] < 2:
+        raise ValueError(f"logits must hold at least one sample and two classes; got shape {tuple(logits.shape)}")
+    check_finite(logits, "logits")
     if targets.numel() and targets.device.type == "cpu" and (int(targets.min()) < 0 or int(targets.max()) >= logits.shape[1]):
         raise ValueError(f"targets must lie in [0, {logits.shape[1] - 1}]")
 
@@ -39,7 +42,9 @@ class FocalLoss(nn.Module):
         super().__init__()
         self.gamma = check_nonnegative("gamma", gamma)
         if alpha is not None:
-            alpha = torch.as_tensor(alpha, dtype=torch.float64).flatten()
+            alpha = torch.as_tensor(alpha, dtype=torch.float64)
+            if alpha.dim() != 1:
+                raise ValueError(f"alpha must be 1-D (one weight per class); got shape {tuple(alpha.shape)}")
             if (alpha < 0).any() or not torch.isfinite(alpha).all():
                 raise ValueError("alpha must hold finite class weights >= 0")
             self.register_buffer("alpha", alpha)

@@ -30,7 +30,7 @@ from __future__ import annotations
 import torch
 import torch.nn as nn
 
-from imbalanced_contrastive.losses._common import check_class_counts, check_nonnegative, check_positive
+from imbalanced_contrastive.losses._common import check_class_counts, check_flag, check_labels, check_nonnegative, check_positive
 from imbalanced_contrastive.losses.balanced import class_averaged_contrastive, mean_over_valid
 
 
@@ -67,8 +67,8 @@ class RebalancedContrastiveLoss(nn.Module):
         super().__init__()
         counts = check_class_counts(class_counts)
         self.temperature = check_positive("temperature", temperature)
-        self.class_averaging = bool(class_averaging)
-        self.class_complement = bool(class_complement)
+        self.class_averaging = check_flag("class_averaging", class_averaging)
+        self.class_complement = check_flag("class_complement", class_complement)
         self.balance_strength = check_nonnegative("balance_strength", balance_strength)
         self.feature_scale = check_positive("feature_scale", feature_scale)
         self.margin = check_nonnegative("margin", margin)
@@ -93,6 +93,7 @@ class RebalancedContrastiveLoss(nn.Module):
         """
         if self.class_complement and prototypes is None:
             raise ValueError("class_complement=True needs prototypes [C, D]; pass them or set class_complement=False")
+        check_labels(labels, self.num_classes)
         if prototypes is not None and self.class_complement and prototypes.shape[0] != self.num_classes:
             raise ValueError(f"got {prototypes.shape[0]} prototypes for {self.num_classes} classes")
         loss, valid = class_averaged_contrastive(

@@ -28,11 +28,15 @@ import torch.nn as nn
 import torch.nn.functional as F
 
 from imbalanced_contrastive.losses._common import (
-    SELF_LOGIT_OFFSET,
+    as_number,
     check_class_counts,
+    check_count,
+    check_finite,
+    check_labels,
     check_positive,
     flatten_views,
     masked_row_sum,
+    self_logit_offset,
 )
 
 
@@ -47,7 +51,8 @@ def effective_number_weights(class_counts, beta: float) -> torch.Tensor:
         ``float64 [C]`` weights, ``w_c = mean(E) / E_c``.
     """
     counts = check_class_counts(class_counts)
-    if not 0.0 <= float(beta) < 1.0:
+    beta = as_number("beta", beta)
+    if not 0.0 <= beta < 1.0:
         raise ValueError(f"beta must be in [0, 1); got {beta}")
     if beta == 0.0:
         return torch.ones_like(counts)
@@ -113,6 +118,7 @@ class ClassBalancedQueue(nn.Module):
         """
         if features.dim() != 2 or features.shape[1] != self.dim or labels.shape != features.shape[:1]:
             raise ValueError(f"push expects features [n, {self.dim}] and labels [n]; got {tuple(features.shape)}, {tuple(labels.shape)}")
+        check_finite(features.detach(), "queue features")
         feats = _all_gather(features.detach().to(self.buffer.dtype))
         labs = _all_gather(labels.to(self.pointer.device).long())
         if labs.numel() == 0:
@@ -152,10 +158,10 @@ class ClassBalancedSupConLoss(nn.Module):
     ) -> None:
         super().__init__()
         self.temperature = check_positive("temperature", temperature)
-        if int(hard_positives) < 1 or int(hard_negatives) < 1:
-            raise ValueError(f"hard_positives and hard_negatives must be >= 1; got {hard_positives}, {hard_negatives}")
-        self.hard_positives, self.hard_negatives, self.beta = int(hard_positives), int(hard_negatives), float(beta)
+        self.hard_positives = check_count("hard_positives", hard_positives, 1)
+        self.hard_negatives = check_count("hard_negatives", hard_negatives, 1)
         self.register_buffer("class_weights", effective_number_weights(class_counts, beta))
+        self.beta = as_number("beta", beta)
 
     @property
     def num_classes(self) -> int:
@@ -189,10 +195,9 @@ class ClassBalancedSupConLoss(nn.Module):
     def per_anchor(self, features: torch.Tensor, labels: torch.Tensor, queue: ClassBalancedQueue | None = None) -> torch.Tensor:
         """Unweighted per-anchor losses :math:`L_a`. Shape: ``[V*B]``."""
         z, y, _ = flatten_views(features, labels)
-        if y.device.type == "cpu" and (int(y.min()) < 0 or int(y.max()) >= self.num_classes):
-            raise ValueError(f"labels must lie in [0, {self.num_classes - 1}]")
+        check_labels(y, self.num_classes)
         batch_logits = (z / self.temperature) @ z.T
-        batch_logits.diagonal().sub_(SELF_LOGIT_OFFSET)
+        batch_logits.diagonal().sub_(self_logit_offset(batch_logits))
         positives = (y.unsqueeze(0) == y.unsqueeze(1)).to(z.dtype)
         positives.diagonal().fill_(0.0)
         logits, targets = [batch_logits], [positives]
@@ -219,6 +224,6 @@ class ClassBalancedSupConLoss(nn.Module):
             A 0-dim tensor: :math:`\\frac{1}{2B}\\sum_a w_{y_a} L_a` (anchors without a positive
             contribute 0).
         """
+        loss = self.per_anchor(features, labels, queue)  # validates the inputs first
         z_labels = labels.to(features.device).repeat(features.shape[1] if features.dim() == 3 else 1)
-        loss = self.per_anchor(features, labels, queue)
         return (loss * self.class_weights.to(loss.dtype)[z_labels]).mean()

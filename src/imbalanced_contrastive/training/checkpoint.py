@@ -1,12 +1,15 @@
-"""Atomic checkpoints, loaded with ``weights_only=True``."""
+"""Atomic checkpoints, loaded with ``weights_only=True``; an unreadable one is moved aside."""
 
 from __future__ import annotations
 
-import os
+import time
+import warnings
 from pathlib import Path
 from typing import Any
 
 import torch
+
+from imbalanced_contrastive.records import atomic_write
 
 CHECKPOINT_FILE = "checkpoint.pt"
 
@@ -19,15 +22,33 @@ def save_checkpoint(state: dict[str, Any], directory: str | Path) -> Path:
     """
     out = Path(directory)
     out.mkdir(parents=True, exist_ok=True)
-    tmp = out / (CHECKPOINT_FILE + ".tmp")
-    torch.save(state, tmp)
-    os.replace(tmp, out / CHECKPOINT_FILE)
+    atomic_write(out / CHECKPOINT_FILE, lambda tmp: torch.save(state, tmp))
     return out / CHECKPOINT_FILE
 
 
+def move_aside(path: Path) -> Path:
+    """Rename a corrupt file to ``<name>.corrupt-<time>`` (kept for inspection); returns the new path."""
+    aside = path.with_name(f"{path.name}.corrupt-{time.strftime('%Y%m%d-%H%M%S')}-{time.time_ns() % 10**6}")
+    path.replace(aside)
+    return aside
+
+
 def load_checkpoint(directory: str | Path, map_location: str | torch.device = "cpu") -> dict[str, Any] | None:
-    """The checkpoint in ``directory``, or ``None`` when there is none."""
+    """The checkpoint in ``directory``, or ``None`` when there is none.
+
+    An unreadable checkpoint (empty, truncated, not a checkpoint) is reported with its path in a
+    warning, moved aside and treated as absent: training starts from the beginning.
+    """
     path = Path(directory) / CHECKPOINT_FILE
     if not path.is_file():
         return None
-    return torch.load(path, map_location=map_location, weights_only=True)
+    try:
+        state = torch.load(path, map_location=map_location, weights_only=True)
+        if not isinstance(state, dict) or not {"task", "optimizer", "history", "epoch"} <= set(state):
+            raise ValueError("not a training checkpoint")
+        return state
+    except Exception as err:  # noqa: BLE001 - any unreadable file: report, move aside, start again
+        aside = move_aside(path)
+        warnings.warn(f"checkpoint {path} is unreadable ({type(err).__name__}: {err}); moved to {aside.name}, "
+                      "training starts from the beginning", RuntimeWarning, stacklevel=2)
+        return None

@@ -13,12 +13,16 @@ from __future__ import annotations
 import dataclasses
 import hashlib
 import json
+import math
+import os
 from dataclasses import dataclass, field
 from typing import Any
 
 from imbalanced_contrastive._meta import __version__
 
 SCHEDULES = ("cosine", "step", "constant")
+PRETRAINED_ENCODERS = ("resnet18", "resnet50")
+"""Encoders with published ImageNet weights (``pretrained=True``)."""
 STAGE2_LOSSES = ("ce", "focal")
 
 NOT_SETTINGS = ("data_dir", "download", "device")
@@ -151,10 +155,60 @@ def make_config(method: str, profile: str = "quick", dataset: str = "fmnist", **
     return config
 
 
-def _check_int(config: ExperimentConfig, name: str, low: int) -> None:
+def _check_int(config: ExperimentConfig, name: str, low: int, optional: bool = False) -> None:
     value = getattr(config, name)
+    if optional and value is None:
+        return
     if not isinstance(value, int) or isinstance(value, bool) or value < low:
-        raise ValueError(f"{name} must be an integer >= {low}; got {value!r}")
+        raise ValueError(f"{name} must be an integer >= {low}{' or None' if optional else ''}; got {value!r}")
+
+
+def _check_number(config: ExperimentConfig, name: str, low: float, strict: bool = False, optional: bool = False) -> None:
+    value = getattr(config, name)
+    if optional and value is None:
+        return
+    ok = isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value)
+    if not ok or value < low or (strict and value == low):
+        bound = f"> {low}" if strict else f">= {low}"
+        raise ValueError(f"{name} must be a finite number {bound}{' or None' if optional else ''}; got {value!r}")
+
+
+def _check_int_list(config: ExperimentConfig, name: str) -> None:
+    value = getattr(config, name)
+    if not isinstance(value, list) or any(not isinstance(v, int) or isinstance(v, bool) for v in value):
+        raise ValueError(f"{name} must be a list of integers; got {value!r}")
+
+
+def _check_types(config: ExperimentConfig) -> None:
+    """Every field has the type its schema says (numbers, flags, lists, texts), so that a value
+    typed on the command line fails here, by name, and not inside the training."""
+    for name in ("device", "dataset", "imbalance", "encoder", "schedule", "stage2_loss"):
+        if not isinstance(getattr(config, name), str):
+            raise ValueError(f"{name} must be a string; got {getattr(config, name)!r}")
+    if config.data_dir is not None and not isinstance(config.data_dir, (str, os.PathLike)):
+        raise ValueError(f"data_dir must be a folder path or None; got {config.data_dir!r}")
+    for name in ("download", "amp", "pretrained"):
+        if not isinstance(getattr(config, name), bool):
+            raise ValueError(f"{name} must be True or False; got {getattr(config, name)!r}")
+    _check_int(config, "seed", 0)
+    for name in ("epochs", "classifier_epochs", "embed_points", "queue_per_class", "embedding_dim", "encoder_width",
+                 "head_hidden_dim", "many_threshold", "few_threshold"):
+        _check_int(config, name, 1)
+    _check_int(config, "batch_size", 2)
+    _check_int(config, "warmup_epochs", 0)
+    _check_int(config, "image_size", 8)
+    for name in ("train_per_class", "test_per_class"):
+        _check_int(config, name, 1, optional=True)
+    for name in ("lr", "classifier_lr"):
+        _check_number(config, name, 0.0, strict=True)
+    for name in ("momentum", "weight_decay", "stage2_gamma", "ce_weight"):
+        _check_number(config, name, 0.0)
+    _check_number(config, "contrastive_weight", 0.0, optional=True)
+    _check_number(config, "ratio", 1.0)
+    _check_int_list(config, "minority_classes")
+    _check_int_list(config, "milestones")
+    if not isinstance(config.loss_params, dict):
+        raise ValueError(f"loss_params must be a dict of loss parameters; got {config.loss_params!r}")
 
 
 def validate_config(config: ExperimentConfig) -> None:
@@ -166,12 +220,16 @@ def validate_config(config: ExperimentConfig) -> None:
     from imbalanced_contrastive.training.profiles import check_profile
     from imbalanced_contrastive.training.recipes import recipe_of
 
+    from imbalanced_contrastive.training.device import select_device
+
     recipe = recipe_of(config.method)
     check_profile(config.profile)
     spec = dataset_spec(config.dataset)
-    for name in ("download", "amp", "pretrained"):
-        if not isinstance(getattr(config, name), bool):
-            raise ValueError(f"{name} must be True or False; got {getattr(config, name)!r}")
+    _check_types(config)
+    select_device(config.device)  # an unknown or unavailable device fails now, not after the data are loaded
+    if config.pretrained and config.encoder not in PRETRAINED_ENCODERS:
+        raise ValueError(f"pretrained=True needs an encoder with published weights {PRETRAINED_ENCODERS}; "
+                         f"got encoder={config.encoder!r}")
     if config.imbalance not in IMBALANCE_SHAPES:
         raise ValueError(f"imbalance must be one of {IMBALANCE_SHAPES}; got {config.imbalance!r}")
     if config.encoder not in ENCODERS:
@@ -180,18 +238,8 @@ def validate_config(config: ExperimentConfig) -> None:
         raise ValueError(f"schedule must be one of {SCHEDULES}; got {config.schedule!r}")
     if config.stage2_loss not in STAGE2_LOSSES:
         raise ValueError(f"stage2_loss must be one of {STAGE2_LOSSES}; got {config.stage2_loss!r}")
-    for name in ("epochs", "batch_size", "classifier_epochs", "embed_points", "queue_per_class", "embedding_dim",
-                 "encoder_width"):
-        _check_int(config, name, 1)
-    _check_int(config, "batch_size", 2)
-    for name in ("lr", "classifier_lr"):
-        value = getattr(config, name)
-        if not (isinstance(value, (int, float)) and not isinstance(value, bool) and value > 0):
-            raise ValueError(f"{name} must be a number > 0; got {value!r}")
     if config.warmup_epochs < 0 or (config.warmup_epochs > 0 and config.warmup_epochs >= config.epochs):
         raise ValueError(f"warmup_epochs must be in [0, epochs); got {config.warmup_epochs} with epochs={config.epochs}")
-    if config.ce_weight < 0 or (config.contrastive_weight is not None and config.contrastive_weight < 0):
-        raise ValueError("ce_weight and contrastive_weight must be >= 0")
     if config.schedule == "step" and not config.milestones:
         raise ValueError("schedule='step' needs milestones (epochs at which the lr is divided by 10)")
     if config.imbalance == "none" and (config.ratio != 1.0 or config.minority_classes):

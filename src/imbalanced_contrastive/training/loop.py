@@ -179,8 +179,17 @@ def fit(
             idx = idx.to(device)
             x = images[idx] if inputs is not None else to_float(images[idx], splits.train.name)
             views = make_views(x, config.n_views, augment, view_gen)
-            with autocast(device, precision):
-                out = model(views, labels[idx])
+            try:
+                with autocast(device, precision):
+                    out = model(views, labels[idx])
+            except ValueError as err:
+                if "NaN or infinite" not in str(err):
+                    raise
+                # the inputs are finite images, so non-finite features mean the training diverged
+                raise FloatingPointError(
+                    f"training diverged at epoch {epoch + 1}, step {step + 1}: the model produced non-finite "
+                    f"values ({err}); lower the learning rate"
+                ) from err
             loss = out["loss"]
             if not torch.isfinite(loss):
                 raise FloatingPointError(f"non-finite loss {loss.item()} at epoch {epoch + 1}, step {step + 1}")

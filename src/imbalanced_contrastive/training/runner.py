@@ -1,25 +1,32 @@
 """Running experiments: ``run_experiment(config) -> RunRecord``, cached.
 
 Records are cached under ``<runs folder>/<cache key>/`` where the key is derived from the settings
-and the library version, so an identical config is never trained twice. The CLI, the notebooks and
+and the library version, so an identical config is never trained twice. A cached record is used
+only if it reads back and was made by the same config (its key and method match); otherwise it is
+reported with its path, moved aside and the run is recomputed. A file lock per key lets several
+processes share a runs folder: the second one waits and then loads the first one's record. The CLI, the notebooks and
 the book build share one runs folder: :func:`runs_dir` (``$IMBALANCED_CONTRASTIVE_RUNS``, else the
 user cache); the book build points it at ``book/_generated/runs``.
 """
 
 from __future__ import annotations
 
+import contextlib
 import os
 import shutil
 import time
+import warnings
 from pathlib import Path
 
 import torch
+from filelock import FileLock
 
 from imbalanced_contrastive.data.dataset import DataSplits
 from imbalanced_contrastive.data.splits import build_splits
 from imbalanced_contrastive.evaluation import classification_metrics, map_dataset, sample_embeddings
 from imbalanced_contrastive.provenance import provenance
-from imbalanced_contrastive.records import RunRecord
+from imbalanced_contrastive.records import CorruptRecordError, RunRecord
+from imbalanced_contrastive.training.checkpoint import move_aside
 from imbalanced_contrastive.training.config import ExperimentConfig, validate_config
 from imbalanced_contrastive.training.device import choose_precision, seed_everything, select_device
 from imbalanced_contrastive.training.distributed import DistInfo, init_from_env
@@ -88,11 +95,55 @@ def run_experiment(
         The record: config, per-epoch history, final test metrics, embedding sample, provenance.
     """
     validate_config(config)
-    recipe = recipe_of(config.method)
-    root = Path(runs_root) if runs_root is not None else runs_dir()
+    root = _writable_runs_folder(Path(runs_root) if runs_root is not None else runs_dir())
+    # one process at a time per config; under torchrun the ranks of one run work together instead
+    distributed = int(os.environ.get("WORLD_SIZE", "1")) > 1
+    with contextlib.nullcontext() if distributed else FileLock(str(root / f"{config.cache_key()}.lock")):
+        if cache:
+            record = cached_record(config, root)
+            if record is not None:
+                return record
+        return _train(config, root / config.cache_key(), progress, keep_checkpoints)
+
+
+def _writable_runs_folder(root: Path) -> Path:
+    """``root``, created if needed; raises ``ValueError`` naming it when it cannot hold records
+    (before anything is trained)."""
+    try:
+        root.mkdir(parents=True, exist_ok=True)
+        probe = root / f".write-test-{os.getpid()}"
+        probe.write_text("")
+        probe.unlink()
+    except OSError as err:
+        raise ValueError(f"the runs folder {root} cannot be written ({err}); choose another with runs_root / "
+                         f"--runs-root or ${RUNS_ENV}") from err
+    return root
+
+
+def cached_record(config: ExperimentConfig, root: Path) -> RunRecord | None:
+    """The cached record of ``config`` in ``root``, or ``None``.
+
+    A record that cannot be read, or that another config made (its cache key or method differ),
+    is reported with its path in a warning and moved aside, so that the run is recomputed.
+    """
     out = root / config.cache_key()
-    if cache and (out / "record.json").is_file():
-        return RunRecord.load(out)
+    path = out / "record.json"
+    if not path.is_file():
+        return None
+    try:
+        record = RunRecord.load(out)
+        made_by = (record.config.get("cache_key"), record.config.get("method"))
+        if made_by != (config.cache_key(), config.method):
+            raise CorruptRecordError(f"run record {path} was made by another config {made_by}")
+        return record
+    except CorruptRecordError as err:
+        aside = move_aside(path)
+        warnings.warn(f"{err}; moved to {aside.name}, the run is recomputed", RuntimeWarning, stacklevel=3)
+        return None
+
+
+def _train(config: ExperimentConfig, out: Path, progress: bool, keep_checkpoints: bool) -> RunRecord:
+    recipe = recipe_of(config.method)
     t0 = time.perf_counter()
     device = select_device(config.device)
     dist_info: DistInfo = init_from_env(device.type)
@@ -101,7 +152,9 @@ def run_experiment(
         torch.cuda.set_device(device)
     seed_everything(config.seed)
     splits = splits_for(config)
+    t_setup = time.perf_counter()
     predictor, history = recipe.train(config, splits, device, out, progress, dist_info)
+    t_eval = time.perf_counter()
     predictor.eval()
     logits = map_dataset(predictor.predict, splits.test, device)
     metrics = classification_metrics(logits.argmax(1), splits.test.labels, splits.num_classes, splits.groups)
@@ -115,7 +168,9 @@ def run_experiment(
         metrics=metrics,
         provenance={**provenance(device), "precision": choose_precision(device, config.amp), "data": splits.description,
                     "classes": splits.classes},
-        wall_time_s=time.perf_counter() - t0,
+        # training time summed over every epoch of every stage (resumed runs included), plus the
+        # data loading and final evaluation of this process
+        wall_time_s=sum(h.get("time_s", 0.0) for h in history) + (time.perf_counter() - t_eval) + (t_setup - t0),
         embeddings=emb.numpy(),
         embedding_labels=emb_labels.numpy(),
     )
