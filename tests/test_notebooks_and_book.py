@@ -240,6 +240,7 @@ def test_the_book_builds_from_a_checkout_with_the_library_installed(tmp_path, re
     assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
     assert (checkout / "book" / "_generated" / "10_entropy_axioms.ipynb").is_file()
     assert "[1/1] 10_entropy_axioms.ipynb (smoke)" in proc.stdout
+    assert "IPKernelApp" not in proc.stdout + proc.stderr, "the terminal shows progress, not the kernel's notices"
     library = REPO / "src" / "imbalanced_contrastive"
     book_tools = re.compile(r"^\s*(?:import|from)\s+(?:papermill|jupyter_book|nbformat|nbconvert|jupytext)\b", re.M)
     for module in library.rglob("*.py"):

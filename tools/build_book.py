@@ -97,6 +97,7 @@ def execute_notebooks(
             pm.execute_notebook(
                 str(root / "notebooks" / name), str(target), parameters=params, cwd=str(out),
                 progress_bar=False, kernel_name="python3", report_mode=False, stderr_file=_ProgressLines(),
+                extra_arguments=["--IPKernelApp.log_level=ERROR"],  # the kernel's own notices stay out of the terminal
             )
         prepare_for_book(target, labels)
         print(f"      done in {time.perf_counter() - t0:.1f} s -> {target}", flush=True)
