@@ -31,15 +31,19 @@ class Chapter:
         profile: ``smoke``, ``quick`` or ``paper``.
         dataset: the dataset every run of the chapter uses.
         output_dir: where figures (and tables) go.
+        datasets: the datasets the chapter is written for (``None``: any).
         **settings: settings every run shares (config fields or loss parameters); ``None`` values
             keep the profile's value, so notebook parameters left at ``None`` can be passed as they are.
 
     Raises:
-        ValueError: an unknown profile (before anything runs).
+        ValueError: an unknown profile, or a dataset the chapter is not written for (before
+            anything runs).
     """
 
     def __init__(self, name: str, profile: str, dataset: str = "fmnist", output_dir: str | Path = ".",
-                 **settings: Any) -> None:
+                 datasets: tuple[str, ...] | None = None, **settings: Any) -> None:
+        if datasets is not None and dataset not in datasets:
+            raise ValueError(f"dataset must be one of {datasets} in this chapter; got {dataset!r}")
         self.name, self.profile, self.dataset = name, check_profile(profile), dataset
         self.settings = overrides_from(**settings)
         self.figures = Path(output_dir) / "figures" / name

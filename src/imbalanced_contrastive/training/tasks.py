@@ -81,18 +81,12 @@ class ContrastiveTask(_Embeds):
         return {"loss": self.loss(gather_with_grad(z), gather_labels(labels))}
 
 
-class LinearProbe(_Classifies):
+class LinearProbe(SupervisedTask):
     """Stage 2 of the two-stage recipe: a linear classifier on a frozen encoder.
 
     It trains on the encoder's precomputed features: ``forward(views, labels)`` takes
     ``views = [B, 1, F]`` features; ``predict`` and ``embed`` take images.
     """
-
-    def __init__(self, encoder: nn.Module, num_classes: int, criterion: Criterion | None = None) -> None:
-        super().__init__()
-        self.encoder = encoder
-        self.classifier = LinearClassifier(encoder.feature_dim, num_classes)
-        self.criterion = criterion if criterion is not None else nn.CrossEntropyLoss()
 
     def forward(self, views: torch.Tensor, labels: torch.Tensor) -> dict[str, torch.Tensor]:
         return {"loss": self.criterion(self.classifier(views[:, 0]).float(), labels)}
