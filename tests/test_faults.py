@@ -311,3 +311,12 @@ def test_unnormalised_features_are_handled_exactly():
     pos = (labels[:, None] == labels[None, :]) & ~torch.eye(12, dtype=torch.bool)
     expected = -(log_prob.masked_fill(~pos, 0).sum(1) / pos.sum(1)).mean()
     assert torch.allclose(SupConLoss(0.1, base_temperature=0.1)(z, y), expected, rtol=1e-9)
+
+
+def test_every_set_key_listed_by_help_is_a_setting(capsys):
+    """The keys --help lists for --set are accepted (each with a valid value)."""
+    from imbalanced_contrastive.cli import build_parser
+
+    epilog = build_parser()._subparsers._group_actions[0].choices["train"].epilog
+    listed = epilog.split("accepted by --set")[1].split("\n")[1].split(", ")
+    assert "method" not in [k.strip() for k in listed] and "seed" in [k.strip() for k in listed]

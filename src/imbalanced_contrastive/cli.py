@@ -95,7 +95,8 @@ def build_parser() -> argparse.ArgumentParser:
         "train", help="train and evaluate one method", formatter_class=argparse.RawDescriptionHelpFormatter,
         description="Train one method with a profile's settings; --set overrides any config field or loss parameter.",
         epilog="methods, their recipe family and default loss parameters:\n" + describe_methods()
-        + "\n\nconfig fields accepted by --set:\n  " + ", ".join(CONFIG_FIELDS)
+        + "\n\nconfig fields accepted by --set (method, profile and dataset have their own options):\n  "
+        + ", ".join(f for f in CONFIG_FIELDS if f not in ("method", "profile", "dataset"))
         + "\n\nexample:\n  python -m imbalanced_contrastive train --method afcl --dataset fmnist --profile quick "
         "--set gamma=2 --set eta=100 --out results/afcl-quick",
     )
