@@ -53,3 +53,10 @@ def test_ci_runs_the_readme_test_command():
     ci = (REPO / ".ci" / "run").read_text()
     assert "make test" in readme and "make book" in readme
     assert re.search(r"^make test$", ci, re.M)
+
+
+def test_citation_names_the_package_version():
+    from imbalanced_contrastive._meta import VERSION
+
+    cff = yaml.safe_load((REPO / "CITATION.cff").read_text())
+    assert str(cff["version"]) == VERSION, "CITATION.cff must name the release in _meta.VERSION"
