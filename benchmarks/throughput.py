@@ -76,7 +76,7 @@ def main() -> None:
         for method in args.methods:
             config = make_config(method, profile, args.dataset)
             ips = images_per_second(method, profile, args.dataset, device, args.steps)
-            print(f"{profile:<8} {method:<10} {config.encoder:<10} {config.batch_size:>6} {recipe.n_views:>6} {ips:>10.0f}",
+            print(f"{profile:<8} {method:<10} {config.encoder:<10} {config.batch_size:>6} {recipe_of(method).n_views:>6} {ips:>10.0f}",
                   flush=True)
 
 

@@ -6,7 +6,6 @@ import shutil
 import subprocess
 import tempfile
 
-from localhttp import serve  # noqa: F401 - re-exported: the browser tests serve the built site with it
 
 CHROMIUM_FLAGS = [
     "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",

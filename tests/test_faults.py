@@ -5,20 +5,17 @@ and recomputed; concurrent runs share a runs folder safely. One test per defect 
 from __future__ import annotations
 
 import gzip
-import json
 import os
 import pickle
 import subprocess
 import sys
 import threading
-import warnings
 
 import numpy as np
 import pytest
 import torch
 import torch.nn.functional as F
 
-from conftest import REPO
 from imbalanced_contrastive.cli import main
 from imbalanced_contrastive.losses import (
     ClassBalancedQueue,

@@ -148,7 +148,8 @@ def _png_of_cell(notebook: Path, marker: str) -> bytes:
 
 
 def test_rendered_pages_in_headless_chromium(built_site):
-    from browser import rendered_dom, serve
+    from browser import rendered_dom
+    from localhttp import serve
 
     root, html = built_site
     colab = REPOSITORY_URL.replace("https://github.com", "https://colab.research.google.com/github")

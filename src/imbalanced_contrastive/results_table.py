@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Iterable
 
 from imbalanced_contrastive.records import RECORD_FILE, CorruptRecordError, RunRecord
+from imbalanced_contrastive.training.config import NOT_SETTINGS
 
 METRICS = ("accuracy", "balanced_accuracy", "many", "medium", "few")
 
@@ -57,15 +58,16 @@ def _setting(record: RunRecord) -> tuple:
     return (c["dataset"], c["imbalance"], float(c["ratio"]), c["profile"])
 
 
-NOT_SETTINGS = ("seed", "cache_key", "device", "data_dir", "download", "notes")
-"""Config keys that do not make an experiment different (where it ran, where the data came from,
-the seed that repeats it, and derived text)."""
+NOT_AN_EXPERIMENT = NOT_SETTINGS + ("seed", "cache_key", "notes")
+"""Record config keys that do not make an experiment different: where its data and hardware came
+from (:data:`~imbalanced_contrastive.training.config.NOT_SETTINGS`), the seed that repeats it, and
+derived text."""
 
 
 def settings_key(config: dict) -> str:
     """A key of a run's settings by their *values*: nested dictionaries in sorted key order, so
     two runs whose settings were written in different orders are one experiment."""
-    return json.dumps({k: v for k, v in config.items() if k not in NOT_SETTINGS}, sort_keys=True, default=str)
+    return json.dumps({k: v for k, v in config.items() if k not in NOT_AN_EXPERIMENT}, sort_keys=True, default=str)
 
 
 def summarize(records: Iterable[RunRecord], methods_order: Iterable[str] | None = None) -> list[dict]:

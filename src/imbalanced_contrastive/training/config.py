@@ -138,8 +138,6 @@ def make_config(method: str, profile: str = "quick", dataset: str = "fmnist", **
             if not isinstance(value, dict):
                 raise ValueError(f"loss_params must be a dict of loss parameters; got {value!r}")
             loss_params.update(value)
-        elif key in ("method", "profile", "dataset"):
-            raise ValueError(f"{key} is an argument of make_config, not an override; got {key}={value!r}")
         elif key in CONFIG_FIELDS:
             values[key] = value
         elif key in allowed_loss:
