@@ -69,6 +69,8 @@ def test_records_are_cached_and_reload_identically(tmp_path, real_fmnist_dir):
         ({"method": "rescom", "hard_negatives": 10_000}, "hard_negatives <="),
         ({"method": "cl", "stage2_loss": "hinge"}, "stage2_loss must be one of"),
         ({"method": "ce", "profile": "fast"}, "profile must be one of"),
+        ({"method": "ce", "augmentation": "heavy"}, r"augmentation must be one of \('light', 'strong'\)"),
+        ({"method": "ce", "eval_every": 0}, "eval_every must be an integer >= 1 or None"),
     ],
 )
 def test_bad_configs_fail_before_training(kwargs, match):
@@ -100,9 +102,23 @@ def test_cli_train_writes_a_record(tmp_path, real_fmnist_dir, capsys):
     assert "eta must be" in capsys.readouterr().err
 
 
+@pytest.mark.parametrize("eval_every, evaluated", [(None, [2]), (1, [1, 2])])
+def test_test_set_is_evaluated_where_the_history_needs_it(eval_every, evaluated, tmp_path, real_fmnist_dir):
+    """By default only the end of training is evaluated (the quick book plots no learning curve);
+    ``eval_every`` keeps a curve (the paper profile: every 10 epochs)."""
+    record = run_experiment(make_config("ce", "smoke", epochs=2, eval_every=eval_every), runs_root=tmp_path,
+                            progress=False)
+    assert [h["epoch"] for h in record.history if "test_balanced_accuracy" in h] == evaluated
+    assert record.history[-1]["test_balanced_accuracy"] == pytest.approx(record.metrics["balanced_accuracy"])
+    assert make_config("bcl", "paper", "cifar100").eval_every == 10
+
+
 @pytest.mark.slow
-def test_quick_profile_contrastive_recipe_learns(tmp_path, real_fmnist_dir):
-    record = run_experiment(make_config("afcl", "quick"), runs_root=tmp_path, progress=False)
+def test_a_contrastive_recipe_learns_on_real_data(tmp_path, real_fmnist_dir):
+    """The smoke profile with enough images and epochs to learn (tests never run the quick profile)."""
+    config = make_config("afcl", "smoke", train_per_class=300, test_per_class=100, many_threshold=200,
+                         few_threshold=50, epochs=3, batch_size=64, classifier_epochs=10)
+    record = run_experiment(config, runs_root=tmp_path, progress=False)
     bal = record.metrics["balanced_accuracy"]
     assert bal > 0.4, f"balanced accuracy {bal:.3f} should beat chance (0.10) by a wide margin"
     back = RunRecord.load(tmp_path / record.config["cache_key"])

@@ -49,11 +49,14 @@ class ExperimentConfig:
     imbalance: str = "step"
     ratio: float = 10.0
     minority_classes: list[int] = field(default_factory=lambda: [0, 2, 4, 6])
-    train_per_class: int | None = 600
-    test_per_class: int | None = 300
-    many_threshold: int = 300
-    few_threshold: int = 120
+    # quick: a third of Fashion-MNIST's training images (2000 per majority class, 200 per minority
+    # class at ratio 10) and its whole test set; more data per epoch beat more epochs on 2 CPU cores
+    train_per_class: int | None = 2000
+    test_per_class: int | None = 1000
+    many_threshold: int = 1000
+    few_threshold: int = 400
     image_size: int = 64
+    augmentation: str = "light"
     # model
     encoder: str = "small_cnn"
     encoder_width: int = 16
@@ -61,15 +64,18 @@ class ExperimentConfig:
     embedding_dim: int = 128
     head_hidden_dim: int = 512
     # schedule
-    epochs: int = 8
+    epochs: int = 4
     batch_size: int = 128
-    lr: float = 0.05
+    lr: float = 0.1
     momentum: float = 0.9
     weight_decay: float = 5e-4
     schedule: str = "cosine"
     warmup_epochs: int = 1
     milestones: list[int] = field(default_factory=list)
     amp: bool = True
+    # test-set evaluations during training, for the learning curve in the history: every this many
+    # epochs; None: only at the end of each stage (the quick book plots no curve)
+    eval_every: int | None = None
     # two-stage recipe (ACL paper), stage 2
     classifier_epochs: int = 30
     classifier_lr: float = 0.05
@@ -180,7 +186,7 @@ def _check_int_list(config: ExperimentConfig, name: str) -> None:
 def _check_types(config: ExperimentConfig) -> None:
     """Every field has the type its schema says (numbers, flags, lists, texts), so that a value
     typed on the command line fails here, by name, and not inside the training."""
-    for name in ("device", "dataset", "imbalance", "encoder", "schedule", "stage2_loss"):
+    for name in ("device", "dataset", "imbalance", "augmentation", "encoder", "schedule", "stage2_loss"):
         if not isinstance(getattr(config, name), str):
             raise ValueError(f"{name} must be a string; got {getattr(config, name)!r}")
     if config.data_dir is not None and not isinstance(config.data_dir, (str, os.PathLike)):
@@ -195,7 +201,7 @@ def _check_types(config: ExperimentConfig) -> None:
     _check_int(config, "batch_size", 2)
     _check_int(config, "warmup_epochs", 0)
     _check_int(config, "image_size", 8)
-    for name in ("train_per_class", "test_per_class"):
+    for name in ("train_per_class", "test_per_class", "eval_every"):
         _check_int(config, name, 1, optional=True)
     for name in ("lr", "classifier_lr"):
         _check_number(config, name, 0.0, strict=True)
@@ -213,6 +219,7 @@ def validate_config(config: ExperimentConfig) -> None:
     """Check a config before any data is loaded or any model is trained."""
     from imbalanced_contrastive.data.catalogue import dataset_spec
     from imbalanced_contrastive.data.splits import IMBALANCE_SHAPES
+    from imbalanced_contrastive.data.views import AUGMENTATIONS
     from imbalanced_contrastive.losses import get_loss, loss_parameters
     from imbalanced_contrastive.models.encoders import ENCODERS
     from imbalanced_contrastive.training.profiles import check_profile
@@ -232,6 +239,8 @@ def validate_config(config: ExperimentConfig) -> None:
         raise ValueError(f"imbalance must be one of {IMBALANCE_SHAPES}; got {config.imbalance!r}")
     if config.encoder not in ENCODERS:
         raise ValueError(f"encoder must be one of {ENCODERS}; got {config.encoder!r}")
+    if config.augmentation not in AUGMENTATIONS:
+        raise ValueError(f"augmentation must be one of {tuple(AUGMENTATIONS)}; got {config.augmentation!r}")
     if config.schedule not in SCHEDULES:
         raise ValueError(f"schedule must be one of {SCHEDULES}; got {config.schedule!r}")
     if config.stage2_loss not in STAGE2_LOSSES:

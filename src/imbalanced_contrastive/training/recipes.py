@@ -30,7 +30,7 @@ import torch
 import torch.nn as nn
 
 from imbalanced_contrastive.data.dataset import DataSplits
-from imbalanced_contrastive.data.views import BatchAugment
+from imbalanced_contrastive.data.views import BatchAugment, named_augmentation
 from imbalanced_contrastive.evaluation import map_dataset
 from imbalanced_contrastive.losses import ClassBalancedQueue, get_loss, loss_parameters
 from imbalanced_contrastive.models.encoders import build_encoder
@@ -99,10 +99,9 @@ class Recipe:
         return get_loss(config.loss, **params)
 
     def augment(self, config: ExperimentConfig) -> BatchAugment:
-        """The training views: crops, shifts and jitter, and flips where the dataset allows them."""
-        from imbalanced_contrastive.data.catalogue import dataset_spec
-
-        return BatchAugment(scale=(0.5, 1.0), max_translate=0.1, flip=dataset_spec(config.dataset).flip, jitter=0.4)
+        """The training views: the config's named augmentation (crops, shifts, jitter; flips where
+        the dataset allows them)."""
+        return named_augmentation(config.augmentation, config.dataset)
 
     def encoder(self, config: ExperimentConfig) -> nn.Module:
         from imbalanced_contrastive.data.catalogue import dataset_spec
@@ -122,7 +121,7 @@ class Recipe:
         optimizer = _sgd([p for p in task.parameters() if p.requires_grad], config, config.lr)
         scheduler = torch.optim.lr_scheduler.LambdaLR(optimizer, lambda e: lr_factor(config, e))
         loop = LoopConfig(epochs=config.epochs, batch_size=config.batch_size, seed=config.seed, n_views=self.n_views,
-                          amp=config.amp, progress=progress)
+                          amp=config.amp, progress=progress, eval_every=config.eval_every or config.epochs)
         history = fit(task, splits, optimizer, loop, device, scheduler=scheduler, augment=self.augment(config),
                       checkpoint_dir=out / "checkpoints", desc=config.method, dist_info=dist_info)
         return task, [{"stage": 1, **h} for h in history]

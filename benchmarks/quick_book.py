@@ -1,0 +1,243 @@
+"""Where the quick book's time goes: one quick run per recipe, phase by phase, and the whole
+notebooks command, notebook by notebook.
+
+    python benchmarks/quick_book.py                  # both parts (about 10 minutes on 2 CPU cores)
+    python benchmarks/quick_book.py --runs           # one quick run per recipe only
+    python benchmarks/quick_book.py --notebooks      # the notebooks command only (``make execute``)
+    python benchmarks/quick_book.py --runs --seeds 0 1 2 --methods ce balanced_softmax bcl
+
+Every run trains from scratch into a temporary runs folder (nothing is read from or written to a
+cache), so two invocations on the same machine compare like with like. The phases of a run are
+timed by wrapping the library's own functions for the duration of the run (nothing is
+reimplemented):
+
+* ``data``: building the imbalanced splits (reading Fashion-MNIST, subsampling);
+* ``views``: augmented views of every training batch;
+* ``fwd+opt``: the rest of the training steps (forward pass, loss, optimiser step);
+* ``backward``: backpropagation;
+* ``eval``: test-set evaluations during training;
+* ``stage2``: the two-stage recipe's linear classifier (its feature pass and its training);
+* ``final``: the final evaluation and the embedding sample kept for the figures;
+* ``umap``: one 2-D UMAP of that sample, as a chapter draws it.
+
+The notebooks part runs ``tools/build_book.py``'s ``execute_notebooks`` (what ``make execute``
+runs) into a temporary folder and also times papermill executing an empty notebook (the kernel's
+start-up, paid once per chapter). Not a test: it prints tables.
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import statistics
+import sys
+import tempfile
+import time
+import warnings
+from collections import defaultdict
+from pathlib import Path
+from typing import Any, Callable, Iterator
+
+import torch
+
+ROOT = Path(__file__).resolve().parents[1]
+REPRESENTATIVE = ["ce", "balanced_softmax", "afcl", "bcl", "rescom"]
+"""One method per recipe family, plus the strongest classifier baseline."""
+
+PHASES = ("data", "views", "fwd+opt", "backward", "eval", "stage2", "final", "umap")
+
+
+class PhaseTimer:
+    """Sums wall time per phase; :meth:`wrap` times every call of a function under a phase name
+    (nested calls of timed functions are counted once, in the outermost phase)."""
+
+    def __init__(self) -> None:
+        self.seconds: dict[str, float] = defaultdict(float)
+        self._depth = 0
+
+    def wrap(self, phase: str, fn: Callable) -> Callable:
+        def timed(*args: Any, **kwargs: Any) -> Any:
+            if self._depth:
+                return fn(*args, **kwargs)
+            self._depth += 1
+            t0 = time.perf_counter()
+            try:
+                return fn(*args, **kwargs)
+            finally:
+                self.seconds[phase] += time.perf_counter() - t0
+                self._depth -= 1
+
+        return timed
+
+
+@contextlib.contextmanager
+def timed_phases(timer: PhaseTimer) -> Iterator[None]:
+    """Wrap the library's functions of each phase in ``timer`` (restored on exit)."""
+    from imbalanced_contrastive.training import loop, recipes, runner
+
+    patches = [
+        (runner, "splits_for", "data"),
+        (loop, "make_views", "views"),
+        (loop, "evaluate", "eval"),
+        (torch.Tensor, "backward", "backward"),
+        (recipes, "map_dataset", "stage2"),
+        (runner, "map_dataset", "final"),
+        (runner, "sample_embeddings", "final"),
+    ]
+    saved = [(owner, name, getattr(owner, name)) for owner, name, _ in patches]
+    try:
+        for owner, name, phase in patches:
+            setattr(owner, name, timer.wrap(phase, getattr(owner, name)))
+        yield
+    finally:
+        for owner, name, fn in saved:
+            setattr(owner, name, fn)
+
+
+def profile_run(method: str, seed: int, runs_root: Path, overrides: dict[str, Any]) -> dict[str, Any]:
+    """Train one quick run of ``method`` from scratch; returns its phase times and metrics."""
+    from imbalanced_contrastive.training import make_config, run_experiment
+    from imbalanced_contrastive.viz import umap_embed
+
+    config = make_config(method, "quick", "fmnist", seed=seed, **overrides)
+    timer = PhaseTimer()
+    t0 = time.perf_counter()
+    with timed_phases(timer):
+        record = run_experiment(config, cache=False, runs_root=runs_root, progress=False)
+    total = time.perf_counter() - t0
+    stage1 = sum(h["time_s"] for h in record.history if h.get("stage") == 1)
+    stage2 = sum(h["time_s"] for h in record.history if h.get("stage") == 2)
+    s = timer.seconds
+    # the loop's epoch times hold the views, backward passes and evaluations timed above
+    s["stage2"] += stage2
+    s["fwd+opt"] = stage1 + stage2 - s["views"] - s["backward"] - s["eval"] - stage2
+    t1 = time.perf_counter()
+    umap_embed(record.embeddings, seed=seed)
+    s["umap"] = time.perf_counter() - t1
+    few = record.metrics.get("few")
+    return {"method": method, "seed": seed, "total": total, **{p: s.get(p, 0.0) for p in PHASES},
+            "balanced": 100 * record.metrics["balanced_accuracy"], "few": None if few is None else 100 * few}
+
+
+def print_header() -> None:
+    print(f"{'method':<17} {'seed':>4} " + " ".join(f"{p:>8}" for p in PHASES) + f" {'run':>7} {'bal.acc':>8} {'few':>6}")
+
+
+def print_row(r: dict[str, Any]) -> None:
+    few = "-" if r["few"] is None else f"{r['few']:.1f}"
+    print(f"{r['method']:<17} {r['seed']:>4} " + " ".join(f"{r[p]:>8.1f}" for p in PHASES)
+          + f" {r['total']:>7.1f} {r['balanced']:>8.1f} {few:>6}", flush=True)
+
+
+def print_summary(rows: list[dict[str, Any]]) -> None:
+    """Mean and standard deviation over seeds (when there are several)."""
+    by_method: dict[str, list[dict[str, Any]]] = defaultdict(list)
+    for r in rows:
+        by_method[r["method"]].append(r)
+    if all(len(v) < 2 for v in by_method.values()):
+        return
+    print(f"\n{'method':<17} {'seeds':>5} {'run s':>7} {'balanced acc %':>16} {'few recall %':>14}")
+    for method, rs in by_method.items():
+        def ms(key: str) -> str:
+            values = [r[key] for r in rs if r[key] is not None]
+            sd = statistics.stdev(values) if len(values) > 1 else 0.0
+            return f"{statistics.mean(values):.1f} ± {sd:.1f}"
+        print(f"{method:<17} {len(rs):>5} {statistics.mean(r['total'] for r in rs):>7.1f} {ms('balanced'):>16} {ms('few'):>14}")
+
+
+def print_benchmark_table(runs: Path) -> None:
+    """Balanced accuracy and few-group recall of every method on the benchmark's data (Fashion-MNIST,
+    step imbalance), mean ± standard deviation over the seeds the notebooks trained."""
+    from imbalanced_contrastive.results_table import find_records, summarize
+
+    rows = [r for r in summarize(find_records(runs)) if r["dataset"] == "fmnist" and r["imbalance"] == "step"
+            and len(r["seeds"]) > 1]
+    if not rows:
+        return
+    print("\nthe benchmark's runs (fmnist, step imbalance), mean ± sd over seeds, %")
+    print(f"  {'method':<17} {'seeds':>5} {'balanced acc':>14} {'few recall':>12} {'many recall':>12}")
+
+    def ms(row: dict, key: str) -> str:
+        mean, sd = row[f"{key}_mean"], row[f"{key}_std"] or 0.0
+        return "-" if mean is None else f"{100 * mean:.1f} ± {100 * sd:.1f}"
+
+    for row in sorted(rows, key=lambda r: -r["balanced_accuracy_mean"]):
+        print(f"  {row['method']:<17} {len(row['seeds']):>5} {ms(row, 'balanced_accuracy'):>14} {ms(row, 'few'):>12} "
+              f"{ms(row, 'many'):>12}")
+
+
+def time_notebooks(names: list[str] | None) -> None:
+    """Execute the book's notebooks (quick profile) into a temporary folder, from an empty runs
+    folder, and print each notebook's time, the total and papermill's start-up time."""
+    import nbformat
+    import papermill as pm
+
+    sys.path.insert(0, str(ROOT / "tools"))
+    from build_book import NOTEBOOKS, execute_notebooks
+
+    with tempfile.TemporaryDirectory(prefix="quick-book-") as tmp:
+        empty = Path(tmp) / "empty.ipynb"
+        nb = nbformat.v4.new_notebook()
+        nb.cells = [nbformat.v4.new_code_cell("1")]
+        nbformat.write(nb, empty)
+        t0 = time.perf_counter()
+        pm.execute_notebook(str(empty), str(Path(tmp) / "empty-out.ipynb"), progress_bar=False, kernel_name="python3")
+        startup = time.perf_counter() - t0
+        times: dict[str, float] = {}
+        t_all = time.perf_counter()
+        for name in names or NOTEBOOKS:
+            t0 = time.perf_counter()
+            execute_notebooks("quick", root=ROOT, output_dir=Path(tmp) / "out", names=[name])
+            times[name] = time.perf_counter() - t0
+        total = time.perf_counter() - t_all
+        print_benchmark_table(Path(tmp) / "out" / "runs")
+    print("\nthe notebooks command (quick profile, empty runs folder), seconds")
+    for name, t in times.items():
+        print(f"  {name:<24} {t:>7.1f}")
+    print(f"  {'total':<24} {total:>7.1f}  ({total / 60:.1f} min)")
+    print(f"  papermill start-up of an empty notebook: {startup:.1f} s (paid once per notebook)")
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--runs", action="store_true", help="time one quick run per recipe")
+    parser.add_argument("--notebooks", nargs="*", metavar="NOTEBOOK",
+                        help="time the notebooks command (all notebooks, or the ones named)")
+    parser.add_argument("--methods", nargs="+", default=REPRESENTATIVE, help=f"default: {' '.join(REPRESENTATIVE)}")
+    parser.add_argument("--seeds", nargs="+", type=int, default=[0])
+    parser.add_argument("--set", nargs="*", default=[], metavar="KEY=VALUE",
+                        help="config overrides for the runs (values parsed as JSON), e.g. epochs=12")
+    args = parser.parse_args(argv)
+    warnings.filterwarnings("ignore", message="n_jobs value")  # umap: a seeded UMAP runs on one thread
+    both = not args.runs and args.notebooks is None
+    overrides = {}
+    for item in args.set:
+        import json
+
+        key, _, value = item.partition("=")
+        try:
+            overrides[key] = json.loads(value)
+        except json.JSONDecodeError:
+            overrides[key] = value
+    from imbalanced_contrastive.provenance import provenance
+
+    info = provenance(torch.device("cpu"))
+    print(f"torch {torch.__version__}, {torch.get_num_threads()} threads, commit {info.get('git_commit', '?')}")
+    if args.runs or both:
+        extra = f", with {' '.join(args.set)}" if args.set else ""
+        print(f"\none quick run per recipe (fmnist, trained from scratch{extra}), seconds per phase")
+        print_header()
+        rows = []
+        with tempfile.TemporaryDirectory(prefix="quick-runs-") as tmp:
+            for method in args.methods:
+                for seed in args.seeds:
+                    rows.append(profile_run(method, seed, Path(tmp), overrides))
+                    print_row(rows[-1])
+        print_summary(rows)
+    if args.notebooks is not None or both:
+        time_notebooks(args.notebooks or None)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
