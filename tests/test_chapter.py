@@ -8,7 +8,7 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 import pytest  # noqa: E402
 
-from imbalanced_contrastive.chapter import Chapter, summary_frame  # noqa: E402
+from imbalanced_contrastive.chapter import Chapter, comparison_frame, summary_frame  # noqa: E402
 
 
 def test_settings_are_shared_and_none_keeps_the_profile(tmp_path):
@@ -46,3 +46,14 @@ def test_summary_frame():
     frame = summary_frame(rows)
     assert frame.loc[("ce", "–"), "accuracy"] == "50.0 ± 1.0" and frame.loc[("ce", "–"), "many"] == "–"
     assert frame.loc[("ce", "–"), "balanced_accuracy"] == "40.0"
+
+
+def test_comparison_frame_reports_differences_and_verdicts():
+    def row(method, bal, few):
+        return {"method": method, "settings": "–", "seeds": [0, 1, 2], "dataset": "fmnist", "imbalance": "step",
+                "ratio": 10.0, "profile": "quick", "balanced_accuracy_mean": bal, "balanced_accuracy_std": 0.01,
+                "few_mean": few, "few_std": 0.01}
+    frame = comparison_frame([row("ce", 0.67, 0.27), row("bcl", 0.76, 0.50), row("focal", 0.675, 0.275)], "ce")
+    assert list(frame.index.get_level_values("method")) == ["bcl", "focal"]
+    assert frame.loc[("bcl", "–"), "few Δ"] == "+23.0" and frame.loc[("bcl", "–"), "few vs ce"].startswith("above (p=")
+    assert frame.loc[("focal", "–"), "balanced_accuracy vs ce"].startswith("within noise")

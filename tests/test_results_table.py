@@ -5,7 +5,10 @@ from __future__ import annotations
 import math
 
 from imbalanced_contrastive.records import RunRecord
-from imbalanced_contrastive.results_table import find_records, markdown_table, summarize, write_tables
+import pytest
+from scipy.stats import ttest_ind
+
+from imbalanced_contrastive.results_table import compare_with, find_records, markdown_table, summarize, write_tables
 from imbalanced_contrastive.simulation import pair_frequency_matrix, simulate_pair_counts
 
 
@@ -67,3 +70,29 @@ def test_settings_in_a_different_order_are_one_experiment(tmp_path):
         r.save(tmp_path / "runs" / str(r.config["seed"]))
     md, csv = write_tables(summarize(find_records(tmp_path / "runs")), tmp_path)
     assert md.read_text().count("| cl |") == 1 and len(csv.read_text().strip().splitlines()) == 2
+
+
+def test_differences_with_the_baseline_are_judged_against_seed_noise():
+    few = {"ce": [0.26, 0.28, 0.27], "balanced_softmax": [0.48, 0.50, 0.47], "focal": [0.25, 0.30, 0.28]}
+    recs = [_record(m, s, 2 * v, dataset="fmnist", imbalance="step", ratio=10.0) for m, vs in few.items()
+            for s, v in enumerate(vs)]
+    recs.append(_record("bcl", 0, 0.9, dataset="fmnist", imbalance="step", ratio=10.0))  # one seed: no verdict
+    recs += [_record("ce", s, 0.1, dataset="cifar100") for s in range(3)]  # other data: never compared
+    out = {r["method"]: r for r in compare_with(summarize(recs), "ce", "few")}
+    assert set(out) == {"balanced_softmax", "focal"}
+    assert out["balanced_softmax"]["verdict"] == "above" and out["balanced_softmax"]["difference"] == pytest.approx(21.3, abs=0.05)
+    assert out["focal"]["verdict"] == "within noise"
+    for method in out:  # the p-value from the summary statistics is Welch's test on the seeds themselves
+        assert out[method]["p_value"] == pytest.approx(ttest_ind(few[method], few["ce"], equal_var=False).pvalue, abs=1e-4)
+    lower = compare_with(summarize(recs), "balanced_softmax", "few")
+    assert next(r for r in lower if r["method"] == "ce")["verdict"] == "below"
+
+
+def test_comparison_arguments_are_validated():
+    recs = [_record("ce", 0, 0.5)]
+    with pytest.raises(ValueError, match="metric must be one of"):
+        compare_with(summarize(recs), "ce", "recall")
+    with pytest.raises(ValueError, match="no summary row of baseline 'ce' has 'few' over two or more seeds"):
+        compare_with(summarize(recs), "ce", "few")
+    with pytest.raises(ValueError, match="level must be in"):
+        compare_with(summarize(recs), "ce", level=5)

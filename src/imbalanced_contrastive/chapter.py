@@ -4,7 +4,7 @@ parameters, calls and figures only.
 A :class:`Chapter` is made once, right after a notebook's parameters: it checks the profile, keeps
 the settings every run of the chapter shares, builds configs (:meth:`Chapter.config`), runs them
 through the shared runs folder (:meth:`Chapter.run`; cached, so re-running a notebook loads its
-runs), shows results (:meth:`Chapter.table`, :func:`summary_frame`) and saves and shows figures
+runs), shows results (:meth:`Chapter.table`, :func:`summary_frame`, :func:`comparison_frame`) and saves and shows figures
 with a caption and alt text (:meth:`Chapter.figure`).
 """
 
@@ -16,7 +16,7 @@ from typing import Any, Iterable
 import matplotlib.pyplot as plt
 
 from imbalanced_contrastive.records import RunRecord
-from imbalanced_contrastive.results_table import METRICS, records_frame
+from imbalanced_contrastive.results_table import METRICS, compare_with, records_frame
 from imbalanced_contrastive.training.config import ExperimentConfig, make_config, overrides_from
 from imbalanced_contrastive.training.profiles import check_profile
 from imbalanced_contrastive.training.runner import run_all
@@ -81,3 +81,21 @@ def summary_frame(rows: Iterable[dict], metrics: Iterable[str] = METRICS):
 
     return pd.DataFrame([{"method": r["method"], "settings": r["settings"], "seeds": len(r["seeds"]),
                           **{m: cell(r, m) for m in metrics}} for r in rows]).set_index(["method", "settings"])
+
+
+def comparison_frame(rows: Iterable[dict], baseline: str, metrics: Iterable[str] = ("balanced_accuracy", "few")):
+    """A DataFrame: each method's difference from ``baseline`` in points of % per metric, and
+    whether it exceeds seed noise (Welch's test over the seeds,
+    :func:`~imbalanced_contrastive.results_table.compare_with`)."""
+    import pandas as pd
+
+    rows = list(rows)
+    columns = {}
+    for metric in metrics:
+        for r in compare_with(rows, baseline, metric):
+            entry = columns.setdefault((r["method"], r["settings"]), {})
+            entry[f"{metric} Δ"] = f"{r['difference']:+.1f}"
+            entry[f"{metric} vs {baseline}"] = f"{r['verdict']} (p={r['p_value']:.3f})"
+    frame = pd.DataFrame.from_dict(columns, orient="index")
+    frame.index.names = ["method", "settings"]
+    return frame

@@ -167,6 +167,64 @@ def write_tables(rows: list[dict], out_dir: str | Path, stem: str = "results") -
     return md, path
 
 
+def compare_with(rows: list[dict], baseline: str, metric: str = "few", level: float = 0.05) -> list[dict]:
+    """How each method's ``metric`` differs from ``baseline``'s on the same data and profile, and
+    whether the difference is larger than seed noise.
+
+    Welch's t-test on the two groups of seeds (from their means, standard deviations and counts;
+    ``scipy.stats.ttest_ind_from_stats``): a difference is ``"above"`` or ``"below"`` when its
+    two-sided p-value is below ``level``, else ``"within noise"``. With three seeds per method only
+    differences of several standard deviations pass.
+
+    Args:
+        rows: summary rows (:func:`summarize`), each with at least two seeds.
+        baseline: the method to compare with (e.g. ``"ce"``).
+        metric: one of :data:`METRICS`.
+        level: the significance level.
+
+    Returns:
+        One dict per other method: ``method``, ``difference`` (in points of %), ``p_value``,
+        ``verdict``; rows without the metric or with a single seed are left out.
+
+    Raises:
+        ValueError: ``metric`` is unknown, or no row of ``baseline`` has two or more seeds.
+    """
+    from scipy.stats import ttest_ind_from_stats
+
+    if metric not in METRICS:
+        raise ValueError(f"metric must be one of {METRICS}; got {metric!r}")
+    if not 0 < level < 1:
+        raise ValueError(f"level must be in (0, 1); got {level!r}")
+
+    def usable(row: dict) -> bool:
+        return row[f"{metric}_mean"] is not None and row[f"{metric}_std"] is not None and len(row["seeds"]) > 1
+
+    bases = {_data_of(r): r for r in rows if r["method"] == baseline and usable(r)}
+    if not bases:
+        raise ValueError(f"no summary row of baseline {baseline!r} has {metric!r} over two or more seeds; "
+                         f"methods present: {sorted({r['method'] for r in rows})}")
+    out = []
+    for row in rows:
+        base = bases.get(_data_of(row))
+        if base is None or row is base or not usable(row):
+            continue
+        a, b = row, base
+        if a[f"{metric}_std"] == 0 and b[f"{metric}_std"] == 0:
+            p = 0.0 if a[f"{metric}_mean"] != b[f"{metric}_mean"] else 1.0
+        else:
+            p = float(ttest_ind_from_stats(a[f"{metric}_mean"], a[f"{metric}_std"], len(a["seeds"]),
+                                           b[f"{metric}_mean"], b[f"{metric}_std"], len(b["seeds"]), equal_var=False).pvalue)
+        diff = 100 * (a[f"{metric}_mean"] - b[f"{metric}_mean"])
+        verdict = "within noise" if p >= level else ("above" if diff > 0 else "below")
+        out.append({"method": row["method"], "settings": row["settings"], "difference": round(diff, 1),
+                    "p_value": round(p, 4), "verdict": verdict})
+    return out
+
+
+def _data_of(row: dict) -> tuple:
+    return row["dataset"], row["imbalance"], row["ratio"], row["profile"]
+
+
 def records_frame(records: dict):
     """A pandas DataFrame of named runs: accuracy, balanced accuracy, many/medium/few (in %), time."""
     import pandas as pd

@@ -102,14 +102,19 @@ def test_cli_train_writes_a_record(tmp_path, real_fmnist_dir, capsys):
     assert "eta must be" in capsys.readouterr().err
 
 
-@pytest.mark.parametrize("eval_every, evaluated", [(None, [2]), (1, [1, 2])])
-def test_test_set_is_evaluated_where_the_history_needs_it(eval_every, evaluated, tmp_path, real_fmnist_dir):
-    """By default only the end of training is evaluated (the quick book plots no learning curve);
-    ``eval_every`` keeps a curve (the paper profile: every 10 epochs)."""
-    record = run_experiment(make_config("ce", "smoke", epochs=2, eval_every=eval_every), runs_root=tmp_path,
-                            progress=False)
-    assert [h["epoch"] for h in record.history if "test_balanced_accuracy" in h] == evaluated
-    assert record.history[-1]["test_balanced_accuracy"] == pytest.approx(record.metrics["balanced_accuracy"])
+@pytest.mark.parametrize("method, eval_every, evaluated", [
+    ("ce", None, []), ("ce", 1, [(1, 1), (1, 2)]), ("ce", 2, [(1, 2)]),
+    ("cl", None, []), ("cl", 1, [(2, 2)]),  # stage 1 has no classifier; stage 2 is evaluated at its end
+])
+def test_test_set_is_evaluated_where_the_history_needs_it(method, eval_every, evaluated, tmp_path, real_fmnist_dir):
+    """By default the trained model is evaluated once, for the record (the quick book plots no
+    learning curve); ``eval_every`` keeps a curve in the history (the paper profile: every 10
+    epochs), whose last point is the record's result."""
+    record = run_experiment(make_config(method, "smoke", epochs=2, classifier_epochs=2, eval_every=eval_every),
+                            runs_root=tmp_path, progress=False)
+    assert [(h["stage"], h["epoch"]) for h in record.history if "test_balanced_accuracy" in h] == evaluated
+    if evaluated:
+        assert record.history[-1]["test_balanced_accuracy"] == pytest.approx(record.metrics["balanced_accuracy"])
     assert make_config("bcl", "paper", "cifar100").eval_every == 10
 
 

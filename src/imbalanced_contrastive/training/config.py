@@ -73,8 +73,9 @@ class ExperimentConfig:
     warmup_epochs: int = 1
     milestones: list[int] = field(default_factory=list)
     amp: bool = True
-    # test-set evaluations during training, for the learning curve in the history: every this many
-    # epochs; None: only at the end of each stage (the quick book plots no curve)
+    # test-set evaluations during training, for a learning curve in the history: every this many
+    # epochs (and at the end of each stage); None: none, the trained model is evaluated once (the
+    # quick book plots no curve)
     eval_every: int | None = None
     # two-stage recipe (ACL paper), stage 2
     classifier_epochs: int = 30

@@ -49,7 +49,8 @@ class LoopConfig:
         amp: mixed precision where the device supports it (see
             :func:`~imbalanced_contrastive.training.device.choose_precision`: bf16 on CUDA
             capability >= 8.0, fp16 with gradient scaling on older GPUs, none on the CPU).
-        eval_every: evaluate on the test set every this many epochs (and always at the end).
+        eval_every: evaluate on the test set every this many epochs (and at the end); ``None``:
+            never (the caller evaluates the trained model once).
         progress: show tqdm progress bars (see
             :func:`~imbalanced_contrastive.training.device.progress_mode`).
     """
@@ -59,7 +60,7 @@ class LoopConfig:
     seed: int = 0
     n_views: int = 1
     amp: bool = True
-    eval_every: int = 1
+    eval_every: int | None = 1
     progress: bool = True
 
     def __post_init__(self) -> None:
@@ -69,7 +70,7 @@ class LoopConfig:
             raise ValueError(f"batch_size must be >= 2; got {self.batch_size}")
         if self.n_views < 1:
             raise ValueError(f"n_views must be >= 1; got {self.n_views}")
-        if self.eval_every < 1:
+        if self.eval_every is not None and self.eval_every < 1:
             raise ValueError(f"eval_every must be >= 1; got {self.eval_every}")
 
 
@@ -205,7 +206,8 @@ def fit(
         metrics.update(epoch=epoch + 1, lr=optimizer.param_groups[0]["lr"])
         if scheduler is not None:
             scheduler.step()
-        if can_evaluate and ((epoch + 1) % config.eval_every == 0 or epoch + 1 == config.epochs):
+        if can_evaluate and config.eval_every is not None and (
+                (epoch + 1) % config.eval_every == 0 or epoch + 1 == config.epochs):
             test = evaluate(task, splits, device)
             metrics.update(test_accuracy=test["accuracy"], test_balanced_accuracy=test["balanced_accuracy"])
             task.train()

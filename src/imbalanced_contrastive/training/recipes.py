@@ -121,7 +121,7 @@ class Recipe:
         optimizer = _sgd([p for p in task.parameters() if p.requires_grad], config, config.lr)
         scheduler = torch.optim.lr_scheduler.LambdaLR(optimizer, lambda e: lr_factor(config, e))
         loop = LoopConfig(epochs=config.epochs, batch_size=config.batch_size, seed=config.seed, n_views=self.n_views,
-                          amp=config.amp, progress=progress, eval_every=config.eval_every or config.epochs)
+                          amp=config.amp, progress=progress, eval_every=config.eval_every)
         history = fit(task, splits, optimizer, loop, device, scheduler=scheduler, augment=self.augment(config),
                       checkpoint_dir=out / "checkpoints", desc=config.method, dist_info=dist_info)
         return task, [{"stage": 1, **h} for h in history]
@@ -155,7 +155,8 @@ class _TwoStage(Recipe):
         optimizer = _sgd(probe.classifier.parameters(), config, config.classifier_lr)
         scheduler = torch.optim.lr_scheduler.CosineAnnealingLR(optimizer, T_max=config.classifier_epochs)
         loop = LoopConfig(epochs=config.classifier_epochs, batch_size=config.batch_size, seed=derive_seed(config.seed, 2),
-                          n_views=1, amp=False, progress=progress, eval_every=config.classifier_epochs)
+                          n_views=1, amp=False, progress=progress,
+                          eval_every=config.classifier_epochs if config.eval_every else None)
         stage2 = fit(probe, splits, optimizer, loop, device, scheduler=scheduler, inputs=features,
                      checkpoint_dir=out / "checkpoints-stage2", desc=f"{config.method} stage 2", dist_info=dist_info)
         return probe, history + [{"stage": 2, **h} for h in stage2]
