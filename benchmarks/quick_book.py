@@ -181,7 +181,7 @@ def time_notebooks(names: list[str] | None) -> None:
         nb.cells = [nbformat.v4.new_code_cell("1")]
         nbformat.write(nb, empty)
         t0 = time.perf_counter()
-        pm.execute_notebook(str(empty), str(Path(tmp) / "empty-out.ipynb"), progress_bar=False, kernel_name="python3")
+        pm.execute_notebook(str(empty), str(Path(tmp) / "out.ipynb"), progress_bar=False, kernel_name="python3")
         startup = time.perf_counter() - t0
         times: dict[str, float] = {}
         t_all = time.perf_counter()

@@ -19,6 +19,7 @@ GENERATED = (
 MADE_BY_RUNS = {
     "results.md", "benchmark.md", "record.json", "checkpoint.pt", "requirements.txt",  # pip's, in Binder/Colab text
     "conf.py", "sitecustomize.py", "__init__.py", "kernel.json", "setup.py", "index.html", "out.ipynb",
+    "empty.ipynb",  # benchmarks/quick_book.py times papermill on it, in a temporary folder
 }
 """File names that the build, a run, a test or another tool makes, or that name a convention rather
 than a file of this repository. ``NN_name`` stands for any chapter's name."""

@@ -118,6 +118,15 @@ def test_test_set_is_evaluated_where_the_history_needs_it(method, eval_every, ev
     assert make_config("bcl", "paper", "cifar100").eval_every == 10
 
 
+def test_epoch_lines_show_the_test_accuracy_only_where_it_was_measured(tmp_path, real_fmnist_dir, capsys,
+                                                                     monkeypatch):
+    monkeypatch.setenv("IMBALANCED_CONTRASTIVE_PROGRESS", "bars")
+    run_experiment(make_config("ce", "smoke", epochs=2, eval_every=2), runs_root=tmp_path, progress=True)
+    lines = [line for line in capsys.readouterr().out.splitlines() if "ce epoch" in line]
+    assert len(lines) == 2 and "test balanced acc" not in lines[0] and "nan" not in lines[0]
+    assert "test balanced acc 0." in lines[1] or "test balanced acc 1." in lines[1]
+
+
 @pytest.mark.slow
 def test_a_contrastive_recipe_learns_on_real_data(tmp_path, real_fmnist_dir):
     """The smoke profile with enough images and epochs to learn (tests never run the quick profile)."""

@@ -231,6 +231,6 @@ def fit(
             acc = metrics.get("test_balanced_accuracy", math.nan)
             tqdm.write(
                 f"{desc} epoch {epoch + 1}/{config.epochs}: loss {metrics.get('loss', math.nan):.4f}"
-                + (f", test balanced acc {acc:.4f}" if can_evaluate else "")
+                + (f", test balanced acc {acc:.4f}" if "test_balanced_accuracy" in metrics else "")
             )
     return history
