@@ -29,7 +29,6 @@ from __future__ import annotations
 
 import argparse
 import contextlib
-import statistics
 import sys
 import tempfile
 import time
@@ -39,6 +38,9 @@ from pathlib import Path
 from typing import Any, Callable, Iterator
 
 import torch
+
+from imbalanced_contrastive.cli import parse_setting
+from imbalanced_contrastive.provenance import git_commit
 
 ROOT = Path(__file__).resolve().parents[1]
 REPRESENTATIVE = ["ce", "balanced_softmax", "afcl", "bcl", "rescom"]
@@ -124,7 +126,8 @@ def profile_run(method: str, seed: int, runs_root: Path, overrides: dict[str, An
     s["umap"] = time.perf_counter() - t1
     few = record.metrics.get("few")
     return {"method": method, "seed": seed, "total": total, **{p: s.get(p, 0.0) for p in PHASES},
-            "balanced": 100 * record.metrics["balanced_accuracy"], "few": None if few is None else 100 * few}
+            "balanced": 100 * record.metrics["balanced_accuracy"], "few": None if few is None else 100 * few,
+            "record": record}
 
 
 def print_header() -> None:
@@ -137,41 +140,18 @@ def print_row(r: dict[str, Any]) -> None:
           + f" {r['total']:>7.1f} {r['balanced']:>8.1f} {few:>6}", flush=True)
 
 
-def print_summary(rows: list[dict[str, Any]]) -> None:
-    """Mean and standard deviation over seeds (when there are several)."""
-    by_method: dict[str, list[dict[str, Any]]] = defaultdict(list)
-    for r in rows:
-        by_method[r["method"]].append(r)
-    if all(len(v) < 2 for v in by_method.values()):
-        return
-    print(f"\n{'method':<17} {'seeds':>5} {'run s':>7} {'balanced acc %':>16} {'few recall %':>14}")
-    for method, rs in by_method.items():
-        def ms(key: str) -> str:
-            values = [r[key] for r in rs if r[key] is not None]
-            sd = statistics.stdev(values) if len(values) > 1 else 0.0
-            return f"{statistics.mean(values):.1f} ± {sd:.1f}"
-        print(f"{method:<17} {len(rs):>5} {statistics.mean(r['total'] for r in rs):>7.1f} {ms('balanced'):>16} {ms('few'):>14}")
+def print_over_seeds(records: list, title: str) -> None:
+    """Mean ± standard deviation over seeds of the Fashion-MNIST step-imbalance runs among
+    ``records`` that have several seeds (the book's summary table: ``summarize``, ``summary_frame``)."""
+    from imbalanced_contrastive.chapter import summary_frame
+    from imbalanced_contrastive.results_table import summarize
 
-
-def print_benchmark_table(runs: Path) -> None:
-    """Balanced accuracy and few-group recall of every method on the benchmark's data (Fashion-MNIST,
-    step imbalance), mean ± standard deviation over the seeds the notebooks trained."""
-    from imbalanced_contrastive.results_table import find_records, summarize
-
-    rows = [r for r in summarize(find_records(runs)) if r["dataset"] == "fmnist" and r["imbalance"] == "step"
+    rows = [r for r in summarize(records) if r["dataset"] == "fmnist" and r["imbalance"] == "step"
             and len(r["seeds"]) > 1]
-    if not rows:
-        return
-    print("\nthe benchmark's runs (fmnist, step imbalance), mean ± sd over seeds, %")
-    print(f"  {'method':<17} {'seeds':>5} {'balanced acc':>14} {'few recall':>12} {'many recall':>12}")
-
-    def ms(row: dict, key: str) -> str:
-        mean, sd = row[f"{key}_mean"], row[f"{key}_std"] or 0.0
-        return "-" if mean is None else f"{100 * mean:.1f} ± {100 * sd:.1f}"
-
-    for row in sorted(rows, key=lambda r: -r["balanced_accuracy_mean"]):
-        print(f"  {row['method']:<17} {len(row['seeds']):>5} {ms(row, 'balanced_accuracy'):>14} {ms(row, 'few'):>12} "
-              f"{ms(row, 'many'):>12}")
+    if rows:
+        rows.sort(key=lambda r: -r["balanced_accuracy_mean"])
+        print(f"\n{title}, mean ± sd over seeds (balanced acc %, few recall %, many recall %)")
+        print(summary_frame(rows, ("balanced_accuracy", "few", "many")).to_string())
 
 
 def time_notebooks(names: list[str] | None, profile: str = "quick") -> None:
@@ -198,7 +178,9 @@ def time_notebooks(names: list[str] | None, profile: str = "quick") -> None:
             execute_notebooks(profile, root=ROOT, output_dir=Path(tmp) / "out", names=[name])
             times[name] = time.perf_counter() - t0
         total = time.perf_counter() - t_all
-        print_benchmark_table(Path(tmp) / "out" / "runs")
+        from imbalanced_contrastive.results_table import find_records
+
+        print_over_seeds(find_records(Path(tmp) / "out" / "runs"), "the benchmark's runs")
     print(f"\nthe notebooks command ({profile} profile, empty runs folder), seconds")
     for name, t in times.items():
         print(f"  {name:<24} {t:>7.1f}")
@@ -214,25 +196,14 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--methods", nargs="+", default=REPRESENTATIVE, help=f"default: {' '.join(REPRESENTATIVE)}")
     parser.add_argument("--seeds", nargs="+", type=int, default=[0])
     parser.add_argument("--profile", default="quick", help="quick (default) or smoke (a check that the script works)")
-    parser.add_argument("--set", nargs="*", default=[], metavar="KEY=VALUE",
-                        help="config overrides for the runs (values parsed as JSON), e.g. epochs=12")
+    parser.add_argument("--set", nargs="*", default=[], metavar="KEY=VALUE", type=parse_setting,
+                        help="config overrides for the runs, as in the CLI's train --set, e.g. epochs=12")
     args = parser.parse_args(argv)
     both = not args.runs and args.notebooks is None
-    overrides = {}
-    for item in args.set:
-        import json
-
-        key, _, value = item.partition("=")
-        try:
-            overrides[key] = json.loads(value)
-        except json.JSONDecodeError:
-            overrides[key] = value
-    from imbalanced_contrastive.provenance import provenance
-
-    info = provenance(torch.device("cpu"))
-    print(f"torch {torch.__version__}, {torch.get_num_threads()} threads, commit {info.get('git_commit', '?')}")
+    overrides = dict(args.set)
+    print(f"torch {torch.__version__}, {torch.get_num_threads()} threads, commit {git_commit() or '?'}")
     if args.runs or both:
-        extra = f", with {' '.join(args.set)}" if args.set else ""
+        extra = f", with {' '.join(f'{k}={v!r}' for k, v in overrides.items())}" if overrides else ""
         print(f"\none {args.profile} run per recipe (fmnist, trained from scratch{extra}), seconds per phase")
         print_header()
         rows = []
@@ -241,7 +212,7 @@ def main(argv: list[str] | None = None) -> int:
                 for seed in args.seeds:
                     rows.append(profile_run(method, seed, Path(tmp), overrides, args.profile))
                     print_row(rows[-1])
-        print_summary(rows)
+        print_over_seeds([r["record"] for r in rows], f"the {args.profile} runs above")
     if args.notebooks is not None or both:
         time_notebooks(args.notebooks or None, args.profile)
     return 0

@@ -317,3 +317,6 @@ def test_every_set_key_listed_by_help_is_a_setting(capsys):
     epilog = build_parser()._subparsers._group_actions[0].choices["train"].epilog
     listed = epilog.split("accepted by --set")[1].split("\n")[1].split(", ")
     assert "method" not in [k.strip() for k in listed] and "seed" in [k.strip() for k in listed]
+    from imbalanced_contrastive.training.config import CONFIG_FIELDS
+
+    assert {k.strip() for k in listed} == set(CONFIG_FIELDS) - {"method", "profile", "dataset"}

@@ -28,7 +28,7 @@ than a file of this repository. ``NN_name`` stands for any chapter's name."""
 def _tracked() -> list[str]:
     out = subprocess.run(["git", "ls-files"], cwd=REPO, capture_output=True, text=True, check=True)
     this = "tests/test_repository_paths.py"  # names dangling paths on purpose, to test the check
-    return [p for p in out.stdout.splitlines() if p.rsplit(".", 1)[-1] in EXTENSIONS + ("ipynb", "cff") and p != this]
+    return [p for p in out.stdout.splitlines() if p.rsplit(".", 1)[-1] in EXTENSIONS and p != this]
 
 
 def _cited(text: str) -> set[str]:
@@ -36,7 +36,8 @@ def _cited(text: str) -> set[str]:
 
 
 def _dangling(tracked: list[str]) -> list[str]:
-    names = {p.rsplit("/", 1)[-1] for p in tracked} | {p.name for p in REPO.rglob("*") if ".venv" not in p.parts}
+    out = subprocess.run(["git", "ls-files"], cwd=REPO, capture_output=True, text=True, check=True)
+    names = {p.rsplit("/", 1)[-1] for p in out.stdout.splitlines()}  # every tracked file, whatever its type
     bad = []
     for rel in tracked:
         text = (REPO / rel).read_text(errors="replace")
@@ -67,4 +68,6 @@ def test_the_check_catches_a_dangling_reference(tmp_path, monkeypatch):
     monkeypatch.setattr("test_repository_paths.REPO", tmp_path)
     (tmp_path / "a.md").write_text(f"Cites {outside} and rescom.md, and b.md.\n")
     (tmp_path / "b.md").write_text("ok")
+    subprocess.run(["git", "init", "-q"], cwd=tmp_path, check=True)
+    subprocess.run(["git", "add", "a.md", "b.md"], cwd=tmp_path, check=True)
     assert _dangling(["a.md", "b.md"]) == ["a.md: rescom.md", f"a.md: {outside} (outside the repository)"]

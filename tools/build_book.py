@@ -24,6 +24,7 @@ import sys
 import tempfile
 import time
 from pathlib import Path
+from unittest import mock
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
@@ -121,17 +122,8 @@ def book_theorem_labels(root: Path) -> set[str]:
 def _book_environment(runs: Path):
     """While notebooks run: no progress bars in the kernels (one stderr line per run instead), and
     one runs folder for every chapter."""
-    values = {PROGRESS_ENV: "lines", RUNS_ENV: str(runs.resolve())}
-    old = {k: os.environ.get(k) for k in values}
-    os.environ.update(values)
-    try:
+    with mock.patch.dict(os.environ, {PROGRESS_ENV: "lines", RUNS_ENV: str(runs.resolve())}):
         yield
-    finally:
-        for k, v in old.items():
-            if v is None:
-                os.environ.pop(k, None)
-            else:
-                os.environ[k] = v
 
 
 class _ProgressLines(io.TextIOBase):

@@ -98,7 +98,7 @@ def normalise(path: Path) -> bool:
 
 
 def sync() -> None:
-    """Sync every pair, normalise the text sources, and sync again (see the module docstring)."""
+    """Sync every pair, then normalise both files of each (see the module docstring)."""
     paths = text_sources()
     if not paths:
         raise SystemExit(f"no text notebooks (NN_name.md) in {NOTEBOOKS}")

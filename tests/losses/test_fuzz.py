@@ -95,7 +95,7 @@ def _random_case(g: torch.Generator):
         queue = ClassBalancedQueue(c, 3, 8, seed=int(torch.randint(100, (1,), generator=g)))
         loss = ClassBalancedSupConLoss(counts, tau, beta=pick((0.0, 0.99, 0.999999)), hard_positives=pick((1, 3)),
                                        hard_negatives=pick((1, 3 * (c - 1))))
-        return loss, (z.view(b, v, 8) if v > 1 else z, y, pick((queue, None))), dtype
+        return loss, (z, y, pick((queue, None))), dtype
     logits = 10 * torch.randn(b, c, generator=g, dtype=torch.float64)
     if kind == "focal":
         return FocalLoss(pick((0.0, 2.0, 5.0))), (logits, y), dtype

@@ -220,7 +220,7 @@ def validate_config(config: ExperimentConfig) -> None:
     """Check a config before any data is loaded or any model is trained."""
     from imbalanced_contrastive.data.catalogue import dataset_spec
     from imbalanced_contrastive.data.splits import IMBALANCE_SHAPES
-    from imbalanced_contrastive.data.views import AUGMENTATIONS
+    from imbalanced_contrastive.data.views import named_augmentation
     from imbalanced_contrastive.losses import get_loss, loss_parameters
     from imbalanced_contrastive.models.encoders import ENCODERS
     from imbalanced_contrastive.training.profiles import check_profile
@@ -240,8 +240,7 @@ def validate_config(config: ExperimentConfig) -> None:
         raise ValueError(f"imbalance must be one of {IMBALANCE_SHAPES}; got {config.imbalance!r}")
     if config.encoder not in ENCODERS:
         raise ValueError(f"encoder must be one of {ENCODERS}; got {config.encoder!r}")
-    if config.augmentation not in AUGMENTATIONS:
-        raise ValueError(f"augmentation must be one of {tuple(AUGMENTATIONS)}; got {config.augmentation!r}")
+    named_augmentation(config.augmentation, config.dataset)  # an unknown name fails here, listing the known ones
     if config.schedule not in SCHEDULES:
         raise ValueError(f"schedule must be one of {SCHEDULES}; got {config.schedule!r}")
     if config.stage2_loss not in STAGE2_LOSSES:
