@@ -49,7 +49,7 @@ class ExperimentConfig:
     imbalance: str = "step"
     ratio: float = 10.0
     minority_classes: list[int] = field(default_factory=lambda: [0, 2, 4, 6])
-    # quick: a third of Fashion-MNIST's training images (2000 per majority class, 200 per minority
+    # quick: a fifth of Fashion-MNIST's training images (2000 per majority class, 200 per minority
     # class at ratio 10) and its whole test set; more data per epoch beat more epochs on 2 CPU cores
     train_per_class: int | None = 2000
     test_per_class: int | None = 1000
