@@ -42,7 +42,7 @@ FEATURE_CASES = {
     "2-D labels": (lambda z, y: (z, y.view(2, 2)), "labels"),
     "fewer labels": (lambda z, y: (z, y[:3]), "labels"),
     "empty batch": (lambda z, y: (z[:0], y[:0]), "features"),
-    "NaN features": (lambda z, y: (z.masked_fill(torch.rand(z.shape) < 0.3, float("nan")), y), "features"),
+    "NaN features": (lambda z, y: (z.masked_fill(torch.arange(z.numel()).view(z.shape) % 3 == 0, float("nan")), y), "features"),
     "inf features": (lambda z, y: (z * float("inf"), y), "features"),
 }
 
@@ -62,7 +62,7 @@ LOGIT_CASES = {
     "float targets": (lambda x, y: (x, y.float()), "targets"),
     "fewer targets": (lambda x, y: (x, y[:3]), "targets"),
     "empty batch": (lambda x, y: (x[:0], y[:0]), "logits"),
-    "NaN logits": (lambda x, y: (x.masked_fill(torch.rand(x.shape) < 0.3, float("nan")), y), "logits"),
+    "NaN logits": (lambda x, y: (x.masked_fill(torch.arange(x.numel()).view(x.shape) % 3 == 0, float("nan")), y), "logits"),
     "target out of range": (lambda x, y: (x, y.clone().fill_(3)), "targets"),
 }
 

@@ -6,14 +6,21 @@ All contrastive losses in this package follow one convention:
 * views are flattened *view-major* (all view-0 rows, then all view-1 rows, ...) into ``N = V*B``
   rows and the labels are repeated; every row is an anchor;
 * an anchor is never in its own contrast set ``A(i) = {j != i}``;
-* half-precision inputs (fp16/bf16) are upcast to float32, float64 stays float64, so the loss is
-  computed in full precision even under autocast.
+* every loss runs in full precision: half-precision inputs (fp16/bf16) are upcast to float32
+  (float64 stays float64) and each ``forward`` runs with autocast disabled (:func:`full_precision`),
+  so no similarity matmul is cast back to fp16/bf16 inside a mixed-precision training step;
+* excluded entries (an anchor's own logit) hold the dtype's most negative finite value and masked
+  sums select with ``torch.where``: no infinity is ever multiplied by a mask's 0;
+* nothing on the training path synchronises an accelerator with the host: value checks (labels
+  in range, finite features) run on the CPU only, and no shape depends on the data.
 """
 
 from __future__ import annotations
 
+import functools
 import math
 import numbers
+from typing import Callable, TypeVar
 
 import numpy as np
 import torch
@@ -78,23 +85,56 @@ def compute_dtype(dtype: torch.dtype) -> torch.dtype:
     return torch.float64 if dtype == torch.float64 else torch.float32
 
 
+def on_host(x: torch.Tensor) -> bool:
+    """Whether checks may read ``x``'s values: only on the CPU, where reading them costs no
+    synchronisation with an accelerator."""
+    return x.device.type == "cpu"
+
+
 def check_finite(x: torch.Tensor, name: str) -> None:
-    """Reject NaN/inf: a ``ValueError`` on the CPU; on an accelerator an asynchronous device
-    assertion (no host synchronisation in the training loop; it fails at the next sync)."""
-    if x.device.type == "cpu":
-        if not bool(torch.isfinite(x).all()):
-            raise ValueError(f"{name} contain NaN or infinite values")
-    else:
-        torch._assert_async(torch.isfinite(x).all(), f"{name} contain NaN or infinite values")
+    """Reject NaN/inf with a ``ValueError`` naming ``name``, on the CPU.
+
+    On an accelerator nothing is checked here: reading the values would synchronise the host
+    with the device at every step, and a device-side assertion would kill the CUDA context. The
+    training loop tracks the loss's finiteness on the device instead and raises
+    ``FloatingPointError`` at the end of the epoch (:func:`~imbalanced_contrastive.training.loop.fit`).
+    """
+    if on_host(x) and not bool(torch.isfinite(x).all()):
+        raise ValueError(f"{name} contain NaN or infinite values")
 
 
-def check_labels(labels: torch.Tensor, num_classes: int) -> None:
+def check_labels(labels: torch.Tensor, num_classes: int, name: str = "labels") -> None:
     """Reject labels outside ``[0, num_classes)`` (checked on the CPU only: no host
     synchronisation on an accelerator), so that no label is mapped to another class by indexing."""
-    if torch.is_tensor(labels) and labels.numel() and labels.device.type == "cpu":
+    if torch.is_tensor(labels) and labels.numel() and on_host(labels):
         low, high = int(labels.min()), int(labels.max())
         if low < 0 or high >= num_classes:
-            raise ValueError(f"labels must lie in [0, {num_classes - 1}]; got values in [{low}, {high}]")
+            raise ValueError(f"{name} must lie in [0, {num_classes - 1}]; got values in [{low}, {high}]")
+
+
+Forward = TypeVar("Forward", bound=Callable)
+
+AUTOCAST_DEVICES = ("cpu", "cuda", "xpu", "mps")
+
+
+def full_precision(forward: Forward) -> Forward:
+    """Decorate a loss's ``forward`` so that it runs with autocast disabled on its inputs' device.
+
+    Under CUDA (or CPU) autocast a matmul of float32 tensors is cast back to fp16/bf16; inside a
+    loss that would compute the similarity logits with a 10-bit (fp16) or 7-bit (bf16) mantissa
+    (and, in fp16, overflow). With this decorator every operation of the loss runs in the dtype of
+    its upcast inputs: float32, or float64 for float64 inputs.
+    """
+
+    @functools.wraps(forward)
+    def wrapper(self, *args, **kwargs):
+        device_type = next((a.device.type for a in (*args, *kwargs.values()) if torch.is_tensor(a)), "cpu")
+        if device_type in AUTOCAST_DEVICES and torch.is_autocast_enabled(device_type):
+            with torch.autocast(device_type, enabled=False):
+                return forward(self, *args, **kwargs)
+        return forward(self, *args, **kwargs)
+
+    return wrapper  # type: ignore[return-value]
 
 
 def flatten_views(features: torch.Tensor, labels: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, int]:
@@ -132,45 +172,62 @@ def flatten_views(features: torch.Tensor, labels: torch.Tensor) -> tuple[torch.T
     return z, labels.to(z.device).repeat(v), v
 
 
-def label_masks(y: torch.Tensor, dtype: torch.dtype) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor, torch.Tensor]:
-    """Positive and negative masks of the flattened batch, as 0/1 matrices of ``dtype``.
+def label_masks(y: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    """Positive and negative masks of the flattened batch.
 
     Returns:
-        ``(positives, negatives, n_pos, n_neg)``: ``[N, N]`` masks of ``P(i)`` (same label,
-        ``j != i``) and ``N(i)`` (different label), and the set sizes ``|P(i)|``, ``|N(i)|``
-        (``[N]``, in ``dtype``).
+        ``(positives, negatives)``: boolean ``[N, N]`` masks of ``P(i)`` (same label, ``j != i``)
+        and ``N(i)`` (different label); their row sums (:func:`set_size`) are ``|P(i)|`` and ``|N(i)|``.
     """
-    positives = (y.unsqueeze(0) == y.unsqueeze(1)).to(dtype)
-    negatives = 1.0 - positives
-    positives.diagonal().fill_(0.0)
-    return positives, negatives, positives.sum(dim=1), negatives.sum(dim=1)
+    same = y.unsqueeze(0) == y.unsqueeze(1)
+    negatives = ~same
+    same.diagonal().fill_(False)
+    return same, negatives
+
+
+def set_size(mask: torch.Tensor, dtype: torch.dtype) -> torch.Tensor:
+    """Row sums of a boolean mask (``|P(i)|``, ``|N(i)|``) in ``dtype``. Shape: ``[N]``."""
+    return mask.sum(dim=1).to(dtype)
 
 
 def masked_row_sum(values: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
-    """``sum_j mask_ij * values_ij`` per row; ``values`` must be finite (0 x finite = 0)."""
-    return (values * mask).sum(dim=1)
+    """``sum_j values_ij`` over the entries where the boolean ``mask`` is set, per row.
+
+    Selected with ``torch.where``: an excluded entry contributes exactly 0 (and a zero gradient)
+    whatever its value; no mask is ever multiplied into the values.
+    """
+    return torch.where(mask, values, values.new_zeros(())).sum(dim=1)
 
 
-SELF_LOGIT_OFFSET = 1e9
-"""Subtracted (plus the largest logit magnitude) from the anchors' own logits: ``exp`` of the
-result is exactly 0 next to any other logit, yet it stays finite."""
+def mean_where(values: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
+    """Mean of ``values`` over the entries where ``mask`` is set; a graph-connected 0 when none is.
+
+    No data-dependent shape: ``values[mask]`` would synchronise an accelerator with the host.
+    """
+    total = torch.where(mask, values, values.new_zeros(())).sum()
+    return total / mask.sum().clamp(min=1).to(values.dtype)
 
 
-def self_logit_offset(logits: torch.Tensor) -> torch.Tensor:
-    """What to subtract from the anchors' own logits so that they weigh exactly 0 in a softmax,
-    whatever the scale of the features: :data:`SELF_LOGIT_OFFSET` + ``max |logit|`` (a 0-dim
-    tensor on the logits' device; no host synchronisation)."""
-    return logits.detach().abs().amax() + SELF_LOGIT_OFFSET
+def exclude_self(logits: torch.Tensor) -> torch.Tensor:
+    """Take every anchor's own logit (the diagonal of ``logits[:, :N]``) out of its softmax, in place.
+
+    The diagonal is set to the dtype's most negative finite value: its exponential is exactly 0
+    next to any other logit whatever the scale of the features, every entry stays finite (no
+    ``-inf`` reaches a product, so no NaN gradient), and it costs O(N) rather than a pass over the
+    N x N matrix. Returns ``logits``.
+    """
+    n = min(logits.shape[0], logits.shape[1])
+    logits[:, :n].diagonal().fill_(torch.finfo(logits.dtype).min)
+    return logits
 
 
 def contrast_log_prob(z: torch.Tensor, temperature: float) -> torch.Tensor:
     """``log p_ij = s_ij - logsumexp_{a != i} s_ia`` with ``s_ij = z_i . z_j / temperature``.
 
     The log-softmax runs over the contrast set ``A(i) = {j != i}``: the anchor's own logit is
-    lowered by :func:`self_logit_offset`, so it adds exactly 0 to the denominator while every
-    entry stays finite (no ``-inf`` reaches a product, so no NaN gradient). The diagonal of the
-    result is a large negative placeholder: callers exclude it with the masks of
-    :func:`label_masks`, whose diagonals are 0. Requires ``N >= 2``.
+    removed by :func:`exclude_self`, so it adds exactly 0 to the denominator while every entry
+    stays finite. The diagonal of the result is a huge negative placeholder: callers exclude it
+    with the masks of :func:`label_masks`, whose diagonals are unset. Requires ``N >= 2``.
 
     Args:
         z: flattened embeddings. Shape: ``[N, D]``.
@@ -179,8 +236,7 @@ def contrast_log_prob(z: torch.Tensor, temperature: float) -> torch.Tensor:
     Returns:
         Log-probabilities. Shape: ``[N, N]``.
     """
-    logits = (z / temperature) @ z.T
-    logits.diagonal().sub_(self_logit_offset(logits))
+    logits = exclude_self((z / temperature) @ z.T)
     return logits - torch.logsumexp(logits, dim=1, keepdim=True)
 
 

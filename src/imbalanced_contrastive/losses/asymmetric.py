@@ -27,8 +27,8 @@ Deliberate fixes of the authors' code (``spec-acl-losses``), each tested:
 
 1. the anchor's self-similarity never enters the focal weight, so non-integer γ works (the
    official code computes :math:`(1 - p_{ii})^\gamma` with :math:`p_{ii} > 1`: NaN for non-integer γ);
-2. log-softmax with log-sum-exp replaces the bare ``exp`` (no overflow; fp16/bf16 inputs are
-   upcast to float32);
+2. log-softmax with log-sum-exp replaces the bare ``exp`` (no overflow), computed in float32 with
+   autocast disabled (fp16/bf16 inputs are upcast);
 3. :math:`1-p` is bounded below by the machine epsilon, so :math:`\log(1-p) \ge \log(\epsilon)` and a
    probability that rounds to 1 (e.g. a batch of two with different labels) gives a large finite
    value, not ``inf``;
@@ -46,9 +46,11 @@ from imbalanced_contrastive.losses._common import (
     check_positive,
     contrast_log_prob,
     flatten_views,
+    full_precision,
     label_masks,
     masked_row_sum,
     one_minus,
+    set_size,
     zero_loss,
 )
 
@@ -96,7 +98,7 @@ class AsymmetricFocalContrastiveLoss(nn.Module):
         if n < 2:
             return zero_loss(z).expand(n)
         log_prob = contrast_log_prob(z, self.temperature)
-        positives, negatives, n_pos, n_neg = label_masks(y, z.dtype)
+        positives, negatives = label_masks(y)
         q = one_minus(log_prob.exp())  # 1 - p_ij, at least eps
         if self.gamma == 0.0:
             weighted = log_prob
@@ -110,11 +112,12 @@ class AsymmetricFocalContrastiveLoss(nn.Module):
         if self.normalization == "official":
             c_pos = c_neg = torch.full_like(pos_sum, float(n))
         else:
-            c_pos, c_neg = n_pos.clamp(min=1.0), n_neg.clamp(min=1.0)
+            c_pos, c_neg = set_size(positives, z.dtype).clamp(min=1.0), set_size(negatives, z.dtype).clamp(min=1.0)
         return -pos_sum / c_pos - self.eta * neg_sum / c_neg
 
+    @full_precision
     def forward(self, features: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:
-        """Compute the loss.
+        """Compute the loss (with autocast disabled: in float32, or float64 for float64 features).
 
         Args:
             features: unit-norm embeddings. Shape: ``[B, V, D]`` or ``[B, D]``.

@@ -30,10 +30,13 @@ from imbalanced_contrastive.losses._common import (
     check_finite,
     check_labels,
     check_positive,
+    exclude_self,
     flatten_views,
+    full_precision,
     masked_row_sum,
-    self_logit_offset,
-    zero_loss,
+    mean_where,
+    on_host,
+    set_size,
 )
 
 
@@ -43,7 +46,7 @@ def check_prototypes(prototypes: torch.Tensor, z: torch.Tensor, y: torch.Tensor)
         raise ValueError(f"prototypes must be a floating tensor of shape [C, D]; got {getattr(prototypes, 'shape', prototypes)}")
     if prototypes.shape[1] != z.shape[1]:
         raise ValueError(f"prototypes have dimension {prototypes.shape[1]} but features have {z.shape[1]}")
-    if y.device.type == "cpu" and int(y.max()) >= prototypes.shape[0]:
+    if on_host(y) and int(y.max()) >= prototypes.shape[0]:
         raise ValueError(f"labels reach class {int(y.max())} but only {prototypes.shape[0]} prototypes were given")
     c = prototypes.to(z.dtype)
     check_finite(c, "prototypes")
@@ -91,37 +94,31 @@ def class_averaged_contrastive(
         contrast_labels = torch.cat([y, torch.arange(c.shape[0], device=y.device)])
     else:
         contrast, contrast_labels = z, y
-    num_classes = int(contrast_labels.max()) + 1
     for name, vec in (("class_logit_offset", class_logit_offset), ("positive_margin", positive_margin)):
-        if vec is not None and vec.shape[0] < num_classes:
-            raise ValueError(f"{name} has {vec.shape[0]} entries but labels reach class {num_classes - 1}")
+        if vec is not None:
+            check_labels(contrast_labels, vec.shape[0], f"labels (for the {vec.shape[0]} entries of {name})")
     same = y.unsqueeze(1) == contrast_labels.unsqueeze(0)  # [N, M], includes k = i
     logits = (z * (similarity_scale / temperature)) @ contrast.T
     if positive_margin is not None:
         margin = positive_margin.to(z.dtype)[y] / temperature
-        logits = logits - same.to(z.dtype) * margin.unsqueeze(1)
+        logits = logits - torch.where(same, margin.unsqueeze(1), logits.new_zeros(()))
     if class_logit_offset is not None:
         logits = logits + class_logit_offset.to(z.dtype)[contrast_labels].unsqueeze(0)
-    logits[:, :n].diagonal().sub_(self_logit_offset(logits))  # A(i) excludes the anchor itself
-    positives = same.to(z.dtype)
-    positives[:, :n].diagonal().fill_(0.0)
-    n_pos = positives.sum(dim=1)
+    exclude_self(logits)  # A(i) excludes the anchor itself
+    positives = same.clone()
+    positives[:, :n].diagonal().fill_(False)
+    n_pos = set_size(positives, z.dtype)
     denominator_logits = logits
     if class_averaging:
-        class_size = torch.bincount(contrast_labels, minlength=num_classes).to(z.dtype)
-        omega = class_size[contrast_labels].unsqueeze(0) - same.to(z.dtype)  # the anchor leaves its class
+        # omega_ik: the size of k's class in A = its views in the batch (the anchors are the
+        # views, so a column sum of `same`) + its prototype; the anchor leaves its own class
+        class_size = same.sum(dim=0).to(z.dtype) + (1.0 if prototypes is not None else 0.0)
+        omega = class_size.unsqueeze(0) - same.to(z.dtype)
         denominator_logits = logits - torch.log(omega.clamp(min=1.0))
     log_denominator = torch.logsumexp(denominator_logits, dim=1)
     loss = log_denominator - masked_row_sum(logits, positives) / n_pos.clamp(min=1.0)
     has_positive = n_pos > 0
-    return torch.where(has_positive, loss, torch.zeros_like(loss)), has_positive
-
-
-def mean_over_valid(loss: torch.Tensor, valid: torch.Tensor) -> torch.Tensor:
-    """Mean of ``loss`` over ``valid`` anchors; a graph-connected zero when there is none."""
-    if not bool(valid.any()):
-        return zero_loss(loss)
-    return loss[valid].mean()
+    return torch.where(has_positive, loss, loss.new_zeros(())), has_positive
 
 
 class BalancedContrastiveLoss(nn.Module):
@@ -145,8 +142,9 @@ class BalancedContrastiveLoss(nn.Module):
         super().__init__()
         self.temperature = check_positive("temperature", temperature)
 
+    @full_precision
     def forward(self, features: torch.Tensor, labels: torch.Tensor, prototypes: torch.Tensor | None = None) -> torch.Tensor:
-        """Compute the loss.
+        """Compute the loss (with autocast disabled: in float32, or float64 for float64 features).
 
         Args:
             features: unit-norm views. Shape: ``[B, V, D]`` (BCL uses ``V = 2``) or ``[B, D]``.
@@ -162,4 +160,4 @@ class BalancedContrastiveLoss(nn.Module):
                 raise ValueError(f"prototypes must be a tensor [C, D]; got {getattr(prototypes, 'shape', prototypes)!r}")
             check_labels(labels, prototypes.shape[0])
         loss, valid = class_averaged_contrastive(features, labels, prototypes, self.temperature, class_averaging=True)
-        return mean_over_valid(loss, valid)
+        return mean_where(loss, valid)

@@ -8,7 +8,7 @@ import torch
 import torch.nn as nn
 import torch.nn.functional as F
 
-from imbalanced_contrastive.losses._common import check_finite, check_nonnegative, compute_dtype, one_minus
+from imbalanced_contrastive.losses._common import check_finite, check_nonnegative, compute_dtype, full_precision, on_host, one_minus
 
 
 def _check_logits(logits: torch.Tensor, targets: torch.Tensor) -> None:
@@ -21,7 +21,7 @@ def _check_logits(logits: torch.Tensor, targets: torch.Tensor) -> None:
     if logits.shape[0] == 0 or logits.shape[1] < 2:
         raise ValueError(f"logits must hold at least one sample and two classes; got shape {tuple(logits.shape)}")
     check_finite(logits, "logits")
-    if targets.numel() and targets.device.type == "cpu" and (int(targets.min()) < 0 or int(targets.max()) >= logits.shape[1]):
+    if targets.numel() and on_host(targets) and (int(targets.min()) < 0 or int(targets.max()) >= logits.shape[1]):
         raise ValueError(f"targets must lie in [0, {logits.shape[1] - 1}]")
 
 
@@ -51,8 +51,9 @@ class FocalLoss(nn.Module):
         else:
             self.alpha = None
 
+    @full_precision
     def forward(self, logits: torch.Tensor, targets: torch.Tensor) -> torch.Tensor:
-        """``logits`` ``[B, C]``, ``targets`` ``[B]`` -> 0-dim mean loss."""
+        """``logits`` ``[B, C]``, ``targets`` ``[B]`` -> 0-dim mean loss (in float32, autocast disabled)."""
         _check_logits(logits, targets)
         logits = logits.to(compute_dtype(logits.dtype))
         logp = F.log_softmax(logits, dim=1).gather(1, targets.view(-1, 1)).squeeze(1)

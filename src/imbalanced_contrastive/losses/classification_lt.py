@@ -6,7 +6,7 @@ import torch
 import torch.nn as nn
 import torch.nn.functional as F
 
-from imbalanced_contrastive.losses._common import check_class_counts, check_nonnegative, compute_dtype
+from imbalanced_contrastive.losses._common import check_class_counts, check_nonnegative, compute_dtype, full_precision
 from imbalanced_contrastive.losses.classification import _check_logits
 
 
@@ -35,8 +35,9 @@ class LogitAdjustedCrossEntropy(nn.Module):
     def num_classes(self) -> int:
         return int(self.log_prior.numel())
 
+    @full_precision
     def forward(self, logits: torch.Tensor, targets: torch.Tensor) -> torch.Tensor:
-        """``logits`` ``[B, C]``, ``targets`` ``[B]`` -> 0-dim mean loss."""
+        """``logits`` ``[B, C]``, ``targets`` ``[B]`` -> 0-dim mean loss (in float32, autocast disabled)."""
         _check_logits(logits, targets)
         if logits.shape[1] != self.num_classes:
             raise ValueError(f"logits have {logits.shape[1]} classes but class_counts lists {self.num_classes}")
@@ -61,7 +62,9 @@ class SiameseBalancedSoftmaxLoss(BalancedSoftmaxLoss):
     and averages over the ``V*B`` rows, i.e. ``BalancedSoftmaxLoss`` on the concatenated views.
     """
 
+    @full_precision
     def forward(self, logits: torch.Tensor, targets: torch.Tensor) -> torch.Tensor:
+        """``logits`` ``[B, V, C]`` (or ``[B, C]``), ``targets`` ``[B]`` -> 0-dim mean loss."""
         if logits.dim() == 2:
             return super().forward(logits, targets)
         if logits.dim() != 3:

@@ -30,8 +30,16 @@ from __future__ import annotations
 import torch
 import torch.nn as nn
 
-from imbalanced_contrastive.losses._common import check_class_counts, check_flag, check_labels, check_nonnegative, check_positive
-from imbalanced_contrastive.losses.balanced import class_averaged_contrastive, mean_over_valid
+from imbalanced_contrastive.losses._common import (
+    check_class_counts,
+    check_flag,
+    check_labels,
+    check_nonnegative,
+    check_positive,
+    full_precision,
+    mean_where,
+)
+from imbalanced_contrastive.losses.balanced import class_averaged_contrastive
 
 
 class RebalancedContrastiveLoss(nn.Module):
@@ -80,8 +88,9 @@ class RebalancedContrastiveLoss(nn.Module):
     def num_classes(self) -> int:
         return int(self.log_counts.numel())
 
+    @full_precision
     def forward(self, features: torch.Tensor, labels: torch.Tensor, prototypes: torch.Tensor | None = None) -> torch.Tensor:
-        """Compute the loss.
+        """Compute the loss (with autocast disabled: in float32, or float64 for float64 features).
 
         Args:
             features: unit-norm views. Shape: ``[B, V, D]`` or ``[B, D]``.
@@ -106,4 +115,4 @@ class RebalancedContrastiveLoss(nn.Module):
             class_logit_offset=self.balance_strength * self.log_counts if self.balance_strength else None,
             positive_margin=self.margins if self.margin else None,
         )
-        return mean_over_valid(loss, valid)
+        return mean_where(loss, valid)

@@ -34,9 +34,11 @@ from imbalanced_contrastive.losses._common import (
     check_finite,
     check_labels,
     check_positive,
+    exclude_self,
     flatten_views,
+    full_precision,
     masked_row_sum,
-    self_logit_offset,
+    set_size,
 )
 
 
@@ -114,27 +116,30 @@ class ClassBalancedQueue(nn.Module):
 
         Items are written in order (after gathering from all ranks, in rank order); when a class
         receives more than ``Q`` items at once, the later ones overwrite the earlier ones, as a
-        sequential ring buffer would.
+        sequential ring buffer would. No shape depends on the labels, so a push never
+        synchronises an accelerator with the host (the label range is checked on the CPU only).
         """
         if features.dim() != 2 or features.shape[1] != self.dim or labels.shape != features.shape[:1]:
             raise ValueError(f"push expects features [n, {self.dim}] and labels [n]; got {tuple(features.shape)}, {tuple(labels.shape)}")
         check_finite(features.detach(), "queue features")
+        check_labels(labels, self.num_classes)
         feats = _all_gather(features.detach().to(self.buffer.dtype))
         labs = _all_gather(labels.to(self.pointer.device).long())
-        if labs.numel() == 0:
+        n = labs.numel()
+        if n == 0:
             return
-        if int(labs.min()) < 0 or int(labs.max()) >= self.num_classes:
-            raise ValueError(f"labels must lie in [0, {self.num_classes - 1}]")
-        order = torch.sort(labs, stable=True).indices
-        sorted_labels = labs[order]
-        counts = torch.bincount(labs, minlength=self.num_classes)
-        starts = torch.cumsum(counts, 0) - counts
-        rank = torch.arange(labs.numel(), device=labs.device) - starts[sorted_labels]
-        keep = rank >= counts[sorted_labels] - self.per_class  # the last Q items of each class
-        cls, rank = sorted_labels[keep], rank[keep]
-        slot = cls * self.per_class + (self.pointer[cls] + rank) % self.per_class
-        self.buffer[slot] = feats[order[keep]]
-        self.pointer.copy_((self.pointer + counts) % self.per_class)
+        q, device = self.per_class, labs.device
+        position = torch.arange(n, device=device)
+        same = labs.unsqueeze(0) == labs.unsqueeze(1)  # [n, n]
+        rank = (same & (position.unsqueeze(0) < position.unsqueeze(1))).sum(dim=1)  # earlier items of its class
+        counts = (labs.unsqueeze(1) == torch.arange(self.num_classes, device=device)).sum(dim=0)  # [C]
+        slot = labs * q + (self.pointer[labs] + rank) % q
+        # the last item written to a slot wins (the one with the largest position)
+        hits = slot.unsqueeze(1) == torch.arange(self.num_classes * q, device=device)  # [n, C*Q]
+        winner = torch.where(hits, position.unsqueeze(1), -1).amax(dim=0)  # [C*Q]
+        written = (winner >= 0).unsqueeze(1)
+        self.buffer.copy_(torch.where(written, feats[winner.clamp(min=0)], self.buffer))
+        self.pointer.copy_((self.pointer + counts) % q)
         self.written.add_(counts)
 
 
@@ -188,7 +193,8 @@ class ClassBalancedSupConLoss(nn.Module):
         sims = (z @ keys.T).view(z.shape[0], self.num_classes, q)
         own = sims.gather(1, y.view(-1, 1, 1).expand(-1, 1, q)).squeeze(1)
         hard_pos = own.topk(self.hard_positives, dim=1, largest=False).values
-        other = sims.masked_fill(F.one_hot(y, self.num_classes).bool().unsqueeze(2), float("-inf"))
+        own_class = y.unsqueeze(1) == torch.arange(self.num_classes, device=y.device)  # [N, C]
+        other = sims.masked_fill(own_class.unsqueeze(2), torch.finfo(sims.dtype).min)
         hard_neg = other.flatten(1).topk(self.hard_negatives, dim=1).values
         return hard_pos, hard_neg
 
@@ -196,23 +202,23 @@ class ClassBalancedSupConLoss(nn.Module):
         """Unweighted per-anchor losses :math:`L_a`. Shape: ``[V*B]``."""
         z, y, _ = flatten_views(features, labels)
         check_labels(y, self.num_classes)
-        batch_logits = (z / self.temperature) @ z.T
-        batch_logits.diagonal().sub_(self_logit_offset(batch_logits))
-        positives = (y.unsqueeze(0) == y.unsqueeze(1)).to(z.dtype)
-        positives.diagonal().fill_(0.0)
+        batch_logits = exclude_self((z / self.temperature) @ z.T)
+        positives = y.unsqueeze(0) == y.unsqueeze(1)
+        positives.diagonal().fill_(False)
         logits, targets = [batch_logits], [positives]
         if queue is not None:
             hard_pos, hard_neg = self.mine(z, y, queue)
             logits += [hard_pos / self.temperature, hard_neg / self.temperature]
-            targets += [torch.ones_like(hard_pos), torch.zeros_like(hard_neg)]
+            targets += [torch.ones_like(hard_pos, dtype=torch.bool), torch.zeros_like(hard_neg, dtype=torch.bool)]
         logits_all, target = torch.cat(logits, dim=1), torch.cat(targets, dim=1)
         log_prob = logits_all - torch.logsumexp(logits_all, dim=1, keepdim=True)
-        n_pos = target.sum(dim=1)
+        n_pos = set_size(target, z.dtype)
         loss = -masked_row_sum(log_prob, target) / n_pos.clamp(min=1.0)
         return loss
 
+    @full_precision
     def forward(self, features: torch.Tensor, labels: torch.Tensor, queue: ClassBalancedQueue | None = None) -> torch.Tensor:
-        """Compute :math:`\\mathcal{L}_{CBSC}`.
+        """Compute :math:`\\mathcal{L}_{CBSC}` (with autocast disabled: in float32, or float64 for float64 features).
 
         Args:
             features: unit-norm embeddings of both views. Shape: ``[B, 2, D]`` (any ``V`` works).

@@ -9,8 +9,11 @@ from imbalanced_contrastive.losses._common import (
     check_positive,
     contrast_log_prob,
     flatten_views,
+    full_precision,
     label_masks,
     masked_row_sum,
+    mean_where,
+    set_size,
     zero_loss,
 )
 
@@ -62,12 +65,14 @@ class SupConLoss(nn.Module):
         if z.shape[0] < 2:
             return zero_loss(z).expand(z.shape[0]), torch.zeros(z.shape[0], dtype=torch.bool, device=z.device)
         log_prob = contrast_log_prob(z, self.temperature)
-        positives, _, n_pos, _ = label_masks(y, z.dtype)
+        positives, _ = label_masks(y)
+        n_pos = set_size(positives, z.dtype)
         mean_log_prob_pos = masked_row_sum(log_prob, positives) / n_pos.clamp(min=1.0)
         return -(self.temperature / self.base_temperature) * mean_log_prob_pos, n_pos > 0
 
+    @full_precision
     def forward(self, features: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:
-        """Compute the loss.
+        """Compute the loss (with autocast disabled: in float32, or float64 for float64 features).
 
         Args:
             features: unit-norm embeddings. Shape: ``[B, V, D]`` or ``[B, D]``.
@@ -77,6 +82,4 @@ class SupConLoss(nn.Module):
             A 0-dim tensor (float32, or float64 for float64 features).
         """
         loss, valid = self.per_anchor(features, labels)
-        if not bool(valid.any()):
-            return zero_loss(loss) if loss.numel() else zero_loss(features.float())
-        return loss[valid].mean()
+        return mean_where(loss, valid)
