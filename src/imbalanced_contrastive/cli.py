@@ -108,7 +108,7 @@ def build_parser() -> argparse.ArgumentParser:
                    help="override a config field or loss parameter (repeatable)")
     p.add_argument("--seed", type=int, default=None)
     p.add_argument("--epochs", type=int, default=None)
-    p.add_argument("--device", default=None, help="auto (default), cpu, cuda, cuda:N, mps")
+    p.add_argument("--device", default=None, help="auto (default: CUDA if available, else the CPU), cpu, cuda, cuda:N")
     p.add_argument("--data-dir", dest="data_dir", default=None, help="dataset folder tried first")
     p.add_argument("--download", action="store_true",
                    help="download the dataset into the user cache when no local copy is found (needs the internet)")

@@ -53,24 +53,38 @@ def classification_metrics(
     return out
 
 
-@torch.no_grad()
 def map_dataset(
-    fn: Callable[[torch.Tensor], torch.Tensor], data: ImageArrayDataset, device: torch.device, batch_size: int = 512
+    fn: Callable[[torch.Tensor], torch.Tensor], data: ImageArrayDataset, device: torch.device, batch_size: int = 512,
+    precision: str = "fp32", to_host: bool = True,
 ) -> torch.Tensor:
-    """Apply ``fn`` to standardised batches of ``data`` on ``device`` and concatenate on the CPU."""
+    """Apply ``fn`` to standardised batches of ``data`` on ``device`` and concatenate the outputs.
+
+    The images go to the device once per dataset and device (:meth:`ImageArrayDataset.on`); the
+    batches run under ``torch.inference_mode`` and the autocast of ``precision``; the outputs
+    (float32) come back to the host in one copy (``to_host``), or stay on the device.
+
+    Returns:
+        ``[len(data), ...]``: ``fn``'s outputs in float32, a normal (not an inference) tensor.
+    """
+    from imbalanced_contrastive.training.device import autocast
+
+    images = data.on(device)
     outs = []
-    for start in range(0, len(data), batch_size):
-        x = to_float(data.images[start : start + batch_size].to(device), data.name)
-        outs.append(fn(x).float().cpu())
-    return torch.cat(outs) if outs else torch.empty(0)
+    with torch.inference_mode(), autocast(device, precision):
+        for start in range(0, len(data), batch_size):
+            outs.append(fn(to_float(images[start : start + batch_size], data.name)).float())
+    if not outs:
+        return torch.empty(0)
+    out = torch.cat(outs)  # outside inference mode: a tensor autograd may use (stage 2's inputs)
+    return out.cpu() if to_host else out
 
 
 def sample_embeddings(
     embed: Callable[[torch.Tensor], torch.Tensor], data: ImageArrayDataset, device: torch.device,
-    max_points: int = 2000, seed: int = 0,
+    max_points: int = 2000, seed: int = 0, precision: str = "fp32",
 ) -> tuple[torch.Tensor, torch.Tensor]:
     """A seeded, fixed-size sample of embeddings with their labels (for UMAP figures)."""
     g = torch.Generator().manual_seed(seed)
     idx = torch.randperm(len(data), generator=g)[: max_points].sort().values
     sub = data.subset(idx)
-    return map_dataset(embed, sub, device), sub.labels.clone()
+    return map_dataset(embed, sub, device, precision=precision), sub.labels.clone()

@@ -25,6 +25,7 @@ class ImageArrayDataset:
     labels: torch.Tensor
     classes: list[str]
     name: str = "dataset"
+    _on_device: dict = field(default_factory=dict, init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
         if self.images.dtype != torch.uint8 or self.images.dim() != 4:
@@ -61,6 +62,17 @@ class ImageArrayDataset:
     def class_counts(self) -> torch.Tensor:
         """Number of samples per class. Shape: ``[num_classes]`` (``int64``)."""
         return torch.bincount(self.labels, minlength=self.num_classes)
+
+    def on(self, device: torch.device) -> torch.Tensor:
+        """The images on ``device``, copied there once and kept (evaluations reuse the copy)."""
+        if self.images.device.type == device.type and device.type == "cpu":
+            return self.images
+        key = str(device)
+        if key not in self._on_device:
+            from imbalanced_contrastive.training.device import to_device
+
+            self._on_device[key] = to_device(self.images, device)
+        return self._on_device[key]
 
     def subset(self, indices: torch.Tensor | Sequence[int]) -> "ImageArrayDataset":
         """A new dataset holding the rows ``indices`` (in that order)."""

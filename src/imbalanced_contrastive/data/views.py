@@ -28,16 +28,30 @@ are the dataset's (:attr:`~imbalanced_contrastive.data.catalogue.DatasetSpec.fli
 
 def to_float(images: torch.Tensor, dataset: str) -> torch.Tensor:
     """``uint8 [B, C, H, W]`` -> standardised ``float32 [B, C, H, W]`` with the dataset's statistics
-    (:attr:`~imbalanced_contrastive.data.catalogue.DatasetSpec.normalization`)."""
+    (:attr:`~imbalanced_contrastive.data.catalogue.DatasetSpec.normalization`).
+
+    The statistics are Python numbers applied channel by channel, so no constant tensor is built
+    or copied to the device at each call."""
     mean, std = dataset_spec(dataset).normalization
     x = images.float().div_(255.0)
-    m = torch.tensor(mean, device=x.device).view(1, -1, 1, 1)
-    s = torch.tensor(std, device=x.device).view(1, -1, 1, 1)
-    return (x - m) / s
+    if x.shape[1] != len(mean):
+        raise ValueError(f"{dataset} images have {len(mean)} channel(s); got a batch of shape {tuple(x.shape)}")
+    for c, (m, s) in enumerate(zip(mean, std)):
+        x[:, c].sub_(m).div_(s)
+    return x
+
+
+VIEW_PARAMETERS = ("area", "flip", "translate_x", "translate_y", "brightness", "contrast")
+"""The uniform draws behind one view of one image (rows of :meth:`BatchAugment.draw`)."""
 
 
 class BatchAugment:
     """Random views of a batch, computed on the batch's device.
+
+    A view is made in two steps: :meth:`draw` takes the random numbers from a CPU
+    ``torch.Generator`` (so a seed gives the same views on the CPU and a GPU), and :meth:`apply`
+    turns them into the view on the images' device. The training loop draws a whole epoch's
+    numbers at once and copies them to the device in one transfer.
 
     Args:
         scale: range of the crop area as a fraction of the image (RandomResizedCrop-like).
@@ -61,23 +75,38 @@ class BatchAugment:
             raise ValueError(f"jitter must be >= 0; got {jitter}")
         self.scale, self.max_translate, self.flip, self.jitter = scale, max_translate, flip, jitter
 
-    def __call__(self, x: torch.Tensor, generator: torch.Generator | None = None) -> torch.Tensor:
-        """Augment ``x`` (``float [B, C, H, W]``, standardised); returns the same shape.
+    def draw(self, b: int, generator: torch.Generator | None = None) -> torch.Tensor:
+        """The random numbers of ``b`` views, drawn on the CPU in a fixed order.
 
-        Random parameters are drawn on the CPU from ``generator`` and then moved to ``x.device``,
-        so the same seed gives the same views on CPU and GPU.
+        Returns:
+            ``float32 [6, b]`` uniforms in ``[0, 1)``, one row per :data:`VIEW_PARAMETERS` entry;
+            the flip row is 1 (no flip) without flips and the jitter rows are 0.5 (no change)
+            without jitter (those rows draw nothing from ``generator``).
         """
+        area = torch.rand(b, generator=generator)
+        flip = torch.rand(b, generator=generator) if self.flip else torch.ones(b)
+        tx = torch.rand(b, generator=generator)
+        ty = torch.rand(b, generator=generator)
+        if self.jitter > 0:
+            brightness = torch.rand(b, generator=generator)
+            contrast = torch.rand(b, generator=generator)
+        else:
+            brightness = contrast = torch.full((b,), 0.5)
+        return torch.stack([area, flip, tx, ty, brightness, contrast])
+
+    def apply(self, x: torch.Tensor, params: torch.Tensor) -> torch.Tensor:
+        """The views of ``x`` (``float [B, C, H, W]``, standardised) for the draws ``params``
+        (``[6, B]`` from :meth:`draw`, on ``x``'s device); returns the shape of ``x``."""
         b = x.shape[0]
-
-        def rand(*shape: int) -> torch.Tensor:
-            return torch.rand(*shape, generator=generator).to(x.device)
-
-        area = self.scale[0] + (self.scale[1] - self.scale[0]) * rand(b)
+        if params.shape != (len(VIEW_PARAMETERS), b):
+            raise ValueError(f"params must have shape [{len(VIEW_PARAMETERS)}, {b}]; got {tuple(params.shape)}")
+        u_area, u_flip, u_tx, u_ty, u_brightness, u_contrast = params.to(x.device)
+        area = self.scale[0] + (self.scale[1] - self.scale[0]) * u_area
         side = area.sqrt()  # keep the aspect ratio: zoom factor per sample
-        sign = torch.where(rand(b) < 0.5, -1.0, 1.0) if self.flip else torch.ones(b, device=x.device)
+        sign = torch.where(u_flip < 0.5, -1.0, 1.0)
         room = (1 - side) + 2 * self.max_translate
-        tx = (rand(b) * 2 - 1) * room
-        ty = (rand(b) * 2 - 1) * room
+        tx = (u_tx * 2 - 1) * room
+        ty = (u_ty * 2 - 1) * room
         theta = torch.zeros(b, 2, 3, device=x.device, dtype=x.dtype)
         theta[:, 0, 0] = side * sign
         theta[:, 1, 1] = side
@@ -87,11 +116,15 @@ class BatchAugment:
         fill = x.amin(dim=(1, 2, 3), keepdim=True)
         out = F.grid_sample(x - fill, grid, mode="bilinear", padding_mode="zeros", align_corners=False) + fill
         if self.jitter > 0:
-            brightness = (rand(b) * 2 - 1).mul_(self.jitter).view(b, 1, 1, 1)
-            contrast = (1 + (rand(b) * 2 - 1) * self.jitter).view(b, 1, 1, 1)
+            brightness = (u_brightness * 2 - 1).mul_(self.jitter).view(b, 1, 1, 1)
+            contrast = (1 + (u_contrast * 2 - 1) * self.jitter).view(b, 1, 1, 1)
             mean = out.mean(dim=(1, 2, 3), keepdim=True)
             out = (out - mean) * contrast + mean + brightness
         return out
+
+    def __call__(self, x: torch.Tensor, generator: torch.Generator | None = None) -> torch.Tensor:
+        """Augment ``x`` (``float [B, C, H, W]``, standardised): :meth:`draw` then :meth:`apply`."""
+        return self.apply(x, self.draw(x.shape[0], generator).to(x.device))
 
 
 def named_augmentation(name: str, dataset: str) -> BatchAugment:
@@ -119,3 +152,16 @@ def make_views(
         raise ValueError(f"n_views must be >= 1; got {n_views}")
     views = [x if augment is None else augment(x, generator) for _ in range(n_views)]
     return torch.stack(views, dim=1)
+
+
+def apply_views(x: torch.Tensor, augment: BatchAugment | None, params: torch.Tensor | None, n_views: int) -> torch.Tensor:
+    """The views of ``x`` for pre-drawn numbers: ``params`` ``[n_views, 6, B]`` (from
+    :meth:`BatchAugment.draw`, on ``x``'s device), or ``x`` repeated when ``augment`` is ``None``.
+
+    Returns:
+        Views. Shape: ``[B, n_views, C, H, W]``; equal to :func:`make_views` with a generator that
+        produced ``params``.
+    """
+    if augment is None or params is None:
+        return x.unsqueeze(1).expand(-1, n_views, *x.shape[1:])
+    return torch.stack([augment.apply(x, params[v]) for v in range(n_views)], dim=1)

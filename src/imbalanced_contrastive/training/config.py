@@ -73,6 +73,11 @@ class ExperimentConfig:
     warmup_epochs: int = 1
     milestones: list[int] = field(default_factory=list)
     amp: bool = True
+    # deterministic kernels on CUDA (bit-exact reruns and resumes there, slower); the CPU is
+    # deterministic either way (training.device.deterministic_mode)
+    deterministic: bool = False
+    # under torchrun: BatchNorm statistics of the global batch (SyncBatchNorm) instead of each rank's
+    sync_batchnorm: bool = False
     # test-set evaluations during training, for a learning curve in the history: every this many
     # epochs (and at the end of each stage); None: none, the trained model is evaluated once (the
     # quick book plots no curve)
@@ -107,10 +112,19 @@ class ExperimentConfig:
     def to_dict(self) -> dict[str, Any]:
         return dataclasses.asdict(self)
 
+    def runtime(self) -> dict[str, str]:
+        """What the hardware makes of this config: the device type it trains on and its precision
+        (``bf16``/``fp16``/``fp32``, :func:`~imbalanced_contrastive.training.device.choose_precision`)."""
+        from imbalanced_contrastive.training.device import choose_precision, select_device
+
+        device = select_device(self.device)
+        return {"device_type": device.type, "precision": choose_precision(device, self.amp)}
+
     def cache_key(self) -> str:
-        """A key of the settings and the library version (:data:`NOT_SETTINGS` excluded)."""
+        """A key of the settings, the device type and precision (:meth:`runtime`: an fp16 run is
+        not an fp32 run) and the library version (:data:`NOT_SETTINGS` excluded)."""
         d = {k: v for k, v in self.to_dict().items() if k not in NOT_SETTINGS}
-        blob = json.dumps({"config": d, "version": __version__}, sort_keys=True, default=str)
+        blob = json.dumps({"config": d, "version": __version__, "runtime": self.runtime()}, sort_keys=True, default=str)
         return f"{self.method}-{hashlib.sha256(blob.encode()).hexdigest()[:16]}"
 
 
@@ -192,7 +206,7 @@ def _check_types(config: ExperimentConfig) -> None:
             raise ValueError(f"{name} must be a string; got {getattr(config, name)!r}")
     if config.data_dir is not None and not isinstance(config.data_dir, (str, os.PathLike)):
         raise ValueError(f"data_dir must be a folder path or None; got {config.data_dir!r}")
-    for name in ("download", "amp", "pretrained"):
+    for name in ("download", "amp", "pretrained", "deterministic", "sync_batchnorm"):
         if not isinstance(getattr(config, name), bool):
             raise ValueError(f"{name} must be True or False; got {getattr(config, name)!r}")
     _check_int(config, "seed", 0)

@@ -3,7 +3,15 @@
 Mixed precision follows the device's capability (:func:`choose_precision`): bf16 autocast on CUDA
 GPUs of compute capability 8.0 or newer (A100, H100, RTX 30xx and later), fp16 autocast with
 gradient scaling on older GPUs (Colab's free T4 is 7.5, without bf16 tensor cores), and full
-precision on the CPU and on Apple MPS.
+precision on the CPU. Autocast covers the encoder and heads; every loss computes in float32 with
+autocast disabled (:func:`~imbalanced_contrastive.losses._common.full_precision`).
+
+``"auto"`` picks CUDA, else the CPU. Apple's MPS is not offered: it has no float64, which the
+prior-corrected, RCL and ResCom losses keep their class statistics in, and it is untested.
+
+Determinism (:func:`deterministic_mode`): on the CPU every run is bit-exact for a seed (same
+machine and thread count); on CUDA only with ``deterministic=True`` (deterministic algorithms,
+cuDNN's deterministic kernels, a fixed cuBLAS workspace), at some cost in speed.
 """
 
 from __future__ import annotations
@@ -16,28 +24,69 @@ import sys
 import numpy as np
 import torch
 
-DEVICES = ("auto", "cpu", "cuda", "mps")
+DEVICES = ("auto", "cpu", "cuda")
 
 
 def select_device(name: str = "auto") -> torch.device:
-    """``"auto"`` picks CUDA, then Apple MPS, then the CPU; other names must be available.
+    """``"auto"`` picks CUDA, else the CPU; ``"cuda"`` (or ``cuda:N``, the local rank under
+    ``torchrun``) must be available.
 
-    Accepts ``cuda:N`` too (the local rank under ``torchrun``).
+    Raises:
+        ValueError: an unknown name, ``"mps"`` (not supported: no float64, untested), or CUDA
+            requested where it is not available.
     """
-    base = name.split(":")[0]
+    base = name.split(":")[0] if isinstance(name, str) else name
+    if base == "mps":
+        raise ValueError("device='mps' is not supported: Apple's MPS has no float64, which the BCL, RCL, ResCom and "
+                         "logit-adjusted losses keep their class statistics in; use device='cpu'")
     if base not in DEVICES:
         raise ValueError(f"device must be one of {DEVICES} (or cuda:N); got {name!r}")
     if name == "auto":
-        if torch.cuda.is_available():
-            return torch.device("cuda")
-        if getattr(torch.backends, "mps", None) is not None and torch.backends.mps.is_available():
-            return torch.device("mps")
-        return torch.device("cpu")
+        return torch.device("cuda") if torch.cuda.is_available() else torch.device("cpu")
     if base == "cuda" and not torch.cuda.is_available():
         raise ValueError("device='cuda' was requested but CUDA is not available; use device='auto' or 'cpu'")
-    if base == "mps" and not (getattr(torch.backends, "mps", None) and torch.backends.mps.is_available()):
-        raise ValueError("device='mps' was requested but MPS is not available; use device='auto' or 'cpu'")
     return torch.device(name)
+
+
+def to_device(t: torch.Tensor, device: torch.device) -> torch.Tensor:
+    """``t`` on ``device``: from the CPU to CUDA through pinned memory and a non-blocking copy (the
+    host does not wait for it); unchanged when it is already there."""
+    if t.device.type == device.type and (device.index is None or t.device.index == device.index):
+        return t
+    if device.type == "cuda" and t.device.type == "cpu":
+        return t.pin_memory().to(device, non_blocking=True)
+    return t.to(device)
+
+
+CUBLAS_WORKSPACE_CONFIG = ":4096:8"
+"""The cuBLAS workspace setting that makes its matmuls deterministic (NVIDIA's cuBLAS docs, "Results
+reproducibility"); set in ``$CUBLAS_WORKSPACE_CONFIG`` by :func:`deterministic_mode`."""
+
+
+@contextlib.contextmanager
+def deterministic_mode(enabled: bool):
+    """Within the block, select deterministic kernels (``enabled``) or PyTorch's defaults.
+
+    Deterministic: ``torch.use_deterministic_algorithms(True)`` (an operation without a
+    deterministic kernel raises instead of running), cuDNN's deterministic algorithms without
+    benchmarking, and ``$CUBLAS_WORKSPACE_CONFIG`` set (before the first cuBLAS call of the
+    process, so set it in the environment when CUDA has already run). The previous settings are
+    restored afterwards.
+    """
+    if not isinstance(enabled, bool):
+        raise ValueError(f"deterministic must be True or False; got {enabled!r}")
+    saved = (torch.are_deterministic_algorithms_enabled(), torch.backends.cudnn.deterministic,
+             torch.backends.cudnn.benchmark)
+    if enabled:
+        os.environ.setdefault("CUBLAS_WORKSPACE_CONFIG", CUBLAS_WORKSPACE_CONFIG)
+    torch.use_deterministic_algorithms(enabled)
+    torch.backends.cudnn.deterministic = enabled
+    torch.backends.cudnn.benchmark = False
+    try:
+        yield
+    finally:
+        torch.use_deterministic_algorithms(saved[0])
+        torch.backends.cudnn.deterministic, torch.backends.cudnn.benchmark = saved[1], saved[2]
 
 
 PRECISIONS = ("bf16", "fp16", "fp32")

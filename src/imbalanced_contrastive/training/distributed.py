@@ -37,17 +37,22 @@ def is_distributed() -> bool:
     return dist.is_available() and dist.is_initialized() and dist.get_world_size() > 1
 
 
-def init_from_env(device_type: str) -> DistInfo:
+def init_from_env(device_type: str) -> tuple[DistInfo, bool]:
     """Initialise the process group when launched by ``torchrun`` (``WORLD_SIZE > 1``).
 
     Uses NCCL on CUDA and gloo otherwise; a group that is already initialised is reused.
+
+    Returns:
+        ``(info, created)``: the rank and world size, and whether this call created the group
+        (then :func:`shutdown` destroys it at the end of the run).
     """
     world = int(os.environ.get("WORLD_SIZE", "1"))
     if world <= 1:
-        return DistInfo()
-    if not dist.is_initialized():
+        return DistInfo(), False
+    created = not dist.is_initialized()
+    if created:
         dist.init_process_group("nccl" if device_type == "cuda" else "gloo")
-    return DistInfo(dist.get_rank(), dist.get_world_size(), int(os.environ.get("LOCAL_RANK", "0")))
+    return DistInfo(dist.get_rank(), dist.get_world_size(), int(os.environ.get("LOCAL_RANK", "0"))), created
 
 
 def gather_with_grad(x: torch.Tensor) -> torch.Tensor:
@@ -90,10 +95,36 @@ def gather_labels(y: torch.Tensor) -> torch.Tensor:
     return torch.cat(parts)
 
 
-def mean_across_ranks(value: float, device: torch.device) -> float:
-    """The mean of a scalar over all ranks."""
+def sum_across_ranks(x: torch.Tensor) -> torch.Tensor:
+    """``x`` summed over all ranks (one all-reduce; ``x`` itself on a single process)."""
+    if not is_distributed():
+        return x
+    x = x.clone()
+    dist.all_reduce(x)
+    return x
+
+
+def min_across_ranks(x: torch.Tensor) -> torch.Tensor:
+    """The elementwise minimum of ``x`` over all ranks (``x`` itself on a single process)."""
+    if not is_distributed():
+        return x
+    x = x.clone()
+    dist.all_reduce(x, op=dist.ReduceOp.MIN)
+    return x
+
+
+def broadcast_from_main(value: bool) -> bool:
+    """Rank 0's ``value`` on every rank (``value`` itself on a single process): how rank 0's
+    decisions, such as whether a checkpoint can be resumed, reach the other ranks."""
     if not is_distributed():
         return value
-    t = torch.tensor([value], dtype=torch.float64, device=device)
-    dist.all_reduce(t)
-    return float(t.item()) / dist.get_world_size()
+    box = [value]
+    dist.broadcast_object_list(box, src=0)
+    return bool(box[0])
+
+
+def shutdown(created: bool) -> None:
+    """Destroy the process group at the end of a run, if this process created it
+    (:func:`init_from_env` returned ``created=True``)."""
+    if created and dist.is_available() and dist.is_initialized():
+        dist.destroy_process_group()

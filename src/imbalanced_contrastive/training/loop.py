@@ -7,14 +7,26 @@ A *task* (:mod:`imbalanced_contrastive.training.tasks`) is an ``nn.Module`` with
 * optionally ``predict(x) -> logits`` (``[B, C, H, W]`` -> ``[B, num_classes]``): when present,
   the test set is evaluated during training.
 
-Under ``torchrun`` the task is wrapped in ``DistributedDataParallel``; each rank trains on its
-contiguous slice of every global batch, the epoch loss is averaged over ranks and only rank 0
-writes checkpoints.
+Under ``torchrun`` the task is wrapped in ``DistributedDataParallel``; the batch order and the
+views are drawn for the whole global batch and each rank trains on its contiguous slice of it, so
+the summed gradients equal those of the single-process run of the same global batch; the epoch
+loss is averaged over ranks, rank 0 alone decides whether a checkpoint can be resumed, and only
+rank 0 writes checkpoints.
 
-The loop keeps the training images on the device and draws batches and views from generators
-seeded by ``(seed, epoch)``; the global torch RNG is reseeded at every epoch start. With the
-checkpoint written at the end of every epoch (model, optimiser, scheduler, history), a run that is
-killed and resumed gives exactly the same result as an uninterrupted one.
+The loop keeps the training images on the device and draws batches and views from CPU generators
+seeded by ``(seed, epoch)`` (the same seed gives the same batches and views on every device); the
+global torch RNG is reseeded at every epoch start. With the checkpoint written at the end of every
+epoch (model, optimiser, scheduler, history), a run that is killed and resumed gives exactly the
+same result as an uninterrupted one: always on the CPU, and on CUDA with ``deterministic``
+(:func:`~imbalanced_contrastive.training.device.configure_determinism`).
+
+**No host synchronisation inside an epoch.** An epoch's batch order and view parameters are copied
+to the device in one transfer at its start; logged scalars and the loss's finiteness are
+accumulated on the device and read back once, at its end, before the checkpoint is written (a
+non-finite loss then raises ``FloatingPointError`` naming the epoch and its first bad step,
+without a device-side assertion, so a CUDA context survives); a progress bar reads the running
+loss only every :data:`PROGRESS_EVERY` steps. On CUDA the optimiser is the fused SGD, to which
+the gradient scaler hands its overflow flag without reading it.
 """
 
 from __future__ import annotations
@@ -30,11 +42,21 @@ import torch.nn as nn
 from tqdm.auto import tqdm
 
 from imbalanced_contrastive.data.dataset import DataSplits
-from imbalanced_contrastive.data.views import BatchAugment, make_views, to_float
+from imbalanced_contrastive.data.views import VIEW_PARAMETERS, BatchAugment, apply_views, to_float
 from imbalanced_contrastive.evaluation import classification_metrics, map_dataset
-from imbalanced_contrastive.training.checkpoint import load_checkpoint, save_checkpoint
-from imbalanced_contrastive.training.device import autocast, choose_precision, derive_seed, grad_scaler, progress_enabled
-from imbalanced_contrastive.training.distributed import DistInfo, mean_across_ranks
+from imbalanced_contrastive.training.checkpoint import CHECKPOINT_FILE, load_checkpoint, save_checkpoint
+from imbalanced_contrastive.training.device import (
+    autocast,
+    choose_precision,
+    derive_seed,
+    grad_scaler,
+    progress_enabled,
+    to_device,
+)
+from imbalanced_contrastive.training.distributed import DistInfo, broadcast_from_main, min_across_ranks, sum_across_ranks
+
+PROGRESS_EVERY = 25
+"""A progress bar reads the running loss (one host synchronisation) every this many steps."""
 
 
 @dataclass
@@ -53,6 +75,8 @@ class LoopConfig:
             never (the caller evaluates the trained model once).
         progress: show tqdm progress bars (see
             :func:`~imbalanced_contrastive.training.device.progress_mode`).
+        sync_batchnorm: under ``torchrun``, convert BatchNorm layers to ``SyncBatchNorm`` so that
+            their statistics are those of the global batch (off by default, as in the papers' code).
     """
 
     epochs: int
@@ -62,6 +86,7 @@ class LoopConfig:
     amp: bool = True
     eval_every: int | None = 1
     progress: bool = True
+    sync_batchnorm: bool = False
 
     def __post_init__(self) -> None:
         if self.epochs < 1:
@@ -89,13 +114,77 @@ def fixed_batches(n: int, batch_size: int, seed: int, epoch: int, drop_last: boo
     return batches
 
 
-def evaluate(task: nn.Module, splits: DataSplits, device: torch.device, batch_size: int = 512) -> dict:
-    """Test-set metrics of ``task.predict``."""
+@dataclass
+class EpochPlan:
+    """Everything random about one epoch, on the device: what :func:`fit` reads at each step.
+
+    Attributes:
+        order: the epoch's sample indices, batch after batch. Shape: ``[S]`` (``S`` samples seen).
+        params: the view draws of every sample seen (:meth:`BatchAugment.draw`), or ``None``
+            without augmentation. Shape: ``[n_views, 6, S]``.
+        bounds: ``(start, stop)`` of each global batch in ``order``.
+    """
+
+    order: torch.Tensor
+    params: torch.Tensor | None
+    bounds: list[tuple[int, int]]
+
+    def batch(self, step: int, dist_info: DistInfo) -> tuple[torch.Tensor, torch.Tensor | None]:
+        """This rank's indices and view draws of global batch ``step`` (its contiguous slice)."""
+        start, stop = self.bounds[step]
+        if dist_info.enabled:
+            share = (stop - start) // dist_info.world_size
+            start, stop = start + dist_info.rank * share, start + (dist_info.rank + 1) * share
+        params = None if self.params is None else self.params[:, :, start:stop]
+        return self.order[start:stop], params
+
+
+def plan_epoch(
+    n: int, config: LoopConfig, epoch: int, augment: BatchAugment | None, device: torch.device
+) -> EpochPlan:
+    """Draw one epoch's batches and views on the CPU (seeded by ``(seed, epoch)``) and copy them
+    to ``device`` in one transfer each.
+
+    The view numbers are drawn batch after batch and view after view, for the whole global batch,
+    in the order the loop used to draw them one view at a time; so the same seed gives the same
+    views on every device and for every world size.
+    """
+    batches = fixed_batches(n, config.batch_size, config.seed, epoch)
+    bounds, start = [], 0
+    for idx in batches:
+        bounds.append((start, start + len(idx)))
+        start += len(idx)
+    order = torch.cat(batches)
+    params = None
+    if augment is not None:
+        view_gen = torch.Generator().manual_seed(derive_seed(config.seed, epoch, 2))
+        draws = [torch.stack([augment.draw(len(idx), view_gen) for _ in range(config.n_views)]) for idx in batches]
+        params = torch.cat(draws, dim=2)  # [V, 6, S]
+        assert params.shape[1] == len(VIEW_PARAMETERS)
+    return EpochPlan(to_device(order, device), None if params is None else to_device(params, device), bounds)
+
+
+def evaluate(task: nn.Module, splits: DataSplits, device: torch.device, batch_size: int = 512,
+             precision: str = "fp32") -> dict:
+    """Test-set metrics of ``task.predict`` (one pass, one copy of the logits to the host)."""
     was_training = task.training
     task.eval()
-    logits = map_dataset(task.predict, splits.test, device, batch_size)
+    logits = map_dataset(task.predict, splits.test, device, batch_size, precision=precision)
     task.train(was_training)
     return classification_metrics(logits.argmax(dim=1), splits.test.labels, splits.num_classes, splits.groups)
+
+
+def _resume_state(checkpoint_dir: str | Path, device: torch.device, dist_info: DistInfo) -> dict | None:
+    """The checkpoint to resume from, or ``None``. Under ``torchrun`` rank 0 alone reads it first
+    (and moves an unreadable one aside); the other ranks follow its decision."""
+    if not dist_info.enabled:
+        return load_checkpoint(checkpoint_dir, map_location=device)
+    state = load_checkpoint(checkpoint_dir, map_location=device) if dist_info.is_main else None
+    if not broadcast_from_main(state is not None):
+        return None
+    if dist_info.is_main:
+        return state
+    return torch.load(Path(checkpoint_dir) / CHECKPOINT_FILE, map_location=device, weights_only=True)
 
 
 def fit(
@@ -113,6 +202,7 @@ def fit(
     desc: str = "train",
     dist_info: DistInfo | None = None,
     inputs: torch.Tensor | None = None,
+    precision: str | None = None,
 ) -> list[dict]:
     """Train ``task`` and return the per-epoch history.
 
@@ -129,23 +219,33 @@ def fit(
         dist_info: rank and world size under ``torchrun`` (``None``: a single process).
         inputs: precomputed training inputs ``[N, ...]`` used instead of the training images (no
             standardisation or augmentation; e.g. frozen-encoder features for a linear probe).
+        precision: ``"bf16"``, ``"fp16"`` or ``"fp32"``; ``None`` chooses by the device
+            (:func:`~imbalanced_contrastive.training.device.choose_precision` with ``config.amp``).
 
     Returns:
         One dict per epoch: ``epoch``, mean ``loss`` (and other logged scalars), ``lr``, ``time_s``
         and, on evaluation epochs, ``test_accuracy`` and ``test_balanced_accuracy``.
 
     Raises:
-        FloatingPointError: the loss became non-finite (reported with the epoch and step).
+        FloatingPointError: the loss became non-finite (reported with the epoch and its first bad
+            step, at the end of that epoch and before its checkpoint is written).
+        ValueError: under ``torchrun``, a batch size the world size does not divide, or a training
+            set smaller than one global batch (the shards would be uneven).
     """
     dist_info = dist_info or DistInfo()
+    n = len(splits.train) if inputs is None else len(inputs)
     if dist_info.enabled and config.batch_size % dist_info.world_size:
         raise ValueError(f"batch_size {config.batch_size} must be divisible by the world size {dist_info.world_size}")
+    if dist_info.enabled and n < config.batch_size:
+        raise ValueError(f"under torchrun the training set ({n} samples) must hold at least one global batch "
+                         f"(batch_size {config.batch_size}), so that every rank gets an equal shard; "
+                         "lower batch_size or run on one process")
     history: list[dict] = []
     start_epoch = 0
-    precision = choose_precision(device, config.amp)
+    precision = precision or choose_precision(device, config.amp)
     scaler = grad_scaler(device, precision)
     if checkpoint_dir is not None and resume:
-        state = load_checkpoint(checkpoint_dir, map_location=device)
+        state = _resume_state(checkpoint_dir, device, dist_info)
         if state is not None:
             task.load_state_dict(state["task"])
             optimizer.load_state_dict(state["optimizer"])
@@ -155,8 +255,8 @@ def fit(
                 scaler.load_state_dict(state["scaler"])
             history = list(state["history"])
             start_epoch = int(state["epoch"]) + 1
-    images = (inputs if inputs is not None else splits.train.images).to(device)
-    labels = splits.train.labels.to(device)
+    images = to_device(inputs if inputs is not None else splits.train.images, device)
+    labels = to_device(splits.train.labels, device)
     if len(images) != len(labels):
         raise ValueError(f"inputs must have one row per training image ({len(labels)}); got {len(images)}")
     show = progress_enabled(config.progress) and dist_info.is_main
@@ -164,22 +264,24 @@ def fit(
     if dist_info.enabled:
         from torch.nn.parallel import DistributedDataParallel
 
-        model = DistributedDataParallel(task, device_ids=[device.index] if device.type == "cuda" else None)
+        if config.sync_batchnorm:
+            model = nn.SyncBatchNorm.convert_sync_batchnorm(task)
+        model = DistributedDataParallel(model, device_ids=[device.index] if device.type == "cuda" else None)
     can_evaluate = hasattr(task, "predict")
     task.train()
     for epoch in range(start_epoch, config.epochs):
         t0 = time.perf_counter()
         torch.manual_seed(derive_seed(config.seed, epoch, 1))
-        view_gen = torch.Generator().manual_seed(derive_seed(config.seed, epoch, 2))
-        batches = fixed_batches(len(labels), config.batch_size, config.seed, epoch)
-        sums: dict[str, float] = {}
-        bar = tqdm(batches, desc=f"{desc} {epoch + 1}/{config.epochs}", disable=not show, leave=False)
-        for step, idx in enumerate(bar):
-            if dist_info.enabled:
-                idx = idx.chunk(dist_info.world_size)[dist_info.rank]
-            idx = idx.to(device)
+        plan = plan_epoch(n, config, epoch, augment if inputs is None else None, device)
+        steps = len(plan.bounds)
+        keys: list[str] = []
+        sums: torch.Tensor | None = None  # running sums of the logged scalars, on the device
+        first_bad = torch.full((), steps, dtype=torch.long, device=device)  # first non-finite step
+        bar = tqdm(range(steps), desc=f"{desc} {epoch + 1}/{config.epochs}", disable=not show, leave=False)
+        for step in bar:
+            idx, params = plan.batch(step, dist_info)
             x = images[idx] if inputs is not None else to_float(images[idx], splits.train.name)
-            views = make_views(x, config.n_views, augment, view_gen)
+            views = apply_views(x, augment if inputs is None else None, params, config.n_views)
             try:
                 with autocast(device, precision):
                     out = model(views, labels[idx])
@@ -192,23 +294,32 @@ def fit(
                     f"values ({err}); lower the learning rate"
                 ) from err
             loss = out["loss"]
-            if not torch.isfinite(loss):
-                raise FloatingPointError(f"non-finite loss {loss.item()} at epoch {epoch + 1}, step {step + 1}")
             optimizer.zero_grad(set_to_none=True)
             scaler.scale(loss).backward()
             scaler.step(optimizer)
             scaler.update()
-            for k, v in out.items():
-                sums[k] = sums.get(k, 0.0) + float(v.detach())
-            if show:
-                bar.set_postfix(loss=f"{float(loss.detach()):.4f}")
-        metrics = {k: mean_across_ranks(v / max(1, len(batches)), device) for k, v in sums.items()}
+            logged = torch.stack([v.detach().float().reshape(()) for v in out.values()])
+            if sums is None:
+                keys, sums = list(out), torch.zeros_like(logged)
+            sums += logged
+            first_bad = torch.where(torch.isfinite(loss.detach()) | (first_bad < steps), first_bad, step)
+            if show and (step + 1) % PROGRESS_EVERY == 0:
+                bar.set_postfix(loss=f"{float(sums[0]) / (step + 1):.4f}")
+        # the epoch's one read-back: the summed logged scalars (over ranks too) and the first bad step
+        sums = sum_across_ranks(sums if sums is not None else torch.zeros(0, device=device))
+        values = torch.cat([sums, min_across_ranks(first_bad).float().view(1)]).tolist()
+        if values[-1] < steps:
+            raise FloatingPointError(
+                f"training diverged at epoch {epoch + 1}: the loss is non-finite from step {int(values[-1]) + 1} "
+                f"of {steps} on; lower the learning rate"
+            )
+        metrics: dict = {k: v / (max(1, steps) * dist_info.world_size) for k, v in zip(keys, values[:-1])}
         metrics.update(epoch=epoch + 1, lr=optimizer.param_groups[0]["lr"])
         if scheduler is not None:
             scheduler.step()
         if can_evaluate and config.eval_every is not None and (
                 (epoch + 1) % config.eval_every == 0 or epoch + 1 == config.epochs):
-            test = evaluate(task, splits, device)
+            test = evaluate(task, splits, device, precision=precision)
             metrics.update(test_accuracy=test["accuracy"], test_balanced_accuracy=test["balanced_accuracy"])
             task.train()
         metrics["time_s"] = time.perf_counter() - t0

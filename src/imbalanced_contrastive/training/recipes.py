@@ -35,7 +35,7 @@ from imbalanced_contrastive.evaluation import map_dataset
 from imbalanced_contrastive.losses import ClassBalancedQueue, get_loss, loss_parameters
 from imbalanced_contrastive.models.encoders import build_encoder
 from imbalanced_contrastive.training.config import ExperimentConfig
-from imbalanced_contrastive.training.device import derive_seed
+from imbalanced_contrastive.training.device import choose_precision, derive_seed
 from imbalanced_contrastive.training.distributed import DistInfo
 from imbalanced_contrastive.training.loop import LoopConfig, fit
 from imbalanced_contrastive.training.tasks import BCLTask, ContrastiveTask, LinearProbe, ResComTask, SupervisedTask
@@ -55,7 +55,13 @@ def lr_factor(config: ExperimentConfig, epoch: int) -> float:
 
 
 def _sgd(params, config: ExperimentConfig, lr: float) -> torch.optim.Optimizer:
-    return torch.optim.SGD(params, lr=lr, momentum=config.momentum, weight_decay=config.weight_decay)
+    """SGD with momentum; the fused CUDA kernel on a GPU (one launch per step, and the gradient
+    scaler passes it its overflow flag without a host synchronisation), the reference loop on
+    the CPU (whose results the book's records hold)."""
+    params = list(params)
+    fused = bool(params) and all(p.device.type == "cuda" for p in params)
+    return torch.optim.SGD(params, lr=lr, momentum=config.momentum, weight_decay=config.weight_decay,
+                           **({"fused": True} if fused else {}))
 
 
 @dataclass(frozen=True)
@@ -121,7 +127,8 @@ class Recipe:
         optimizer = _sgd([p for p in task.parameters() if p.requires_grad], config, config.lr)
         scheduler = torch.optim.lr_scheduler.LambdaLR(optimizer, lambda e: lr_factor(config, e))
         loop = LoopConfig(epochs=config.epochs, batch_size=config.batch_size, seed=config.seed, n_views=self.n_views,
-                          amp=config.amp, progress=progress, eval_every=config.eval_every)
+                          amp=config.amp, progress=progress, eval_every=config.eval_every,
+                          sync_batchnorm=config.sync_batchnorm)
         history = fit(task, splits, optimizer, loop, device, scheduler=scheduler, augment=self.augment(config),
                       checkpoint_dir=out / "checkpoints", desc=config.method, dist_info=dist_info)
         return task, [{"stage": 1, **h} for h in history]
@@ -151,7 +158,9 @@ class _TwoStage(Recipe):
         torch.manual_seed(derive_seed(config.seed, 3))
         criterion = get_loss("focal", gamma=config.stage2_gamma) if config.stage2_loss == "focal" else get_loss("ce")
         probe = LinearProbe(encoder, splits.num_classes, criterion).to(device)
-        features = map_dataset(encoder, splits.train, device)
+        # the frozen encoder's features, computed once under the run's autocast, kept on the device
+        features = map_dataset(encoder, splits.train, device, precision=choose_precision(device, config.amp),
+                               to_host=False)
         optimizer = _sgd(probe.classifier.parameters(), config, config.classifier_lr)
         scheduler = torch.optim.lr_scheduler.CosineAnnealingLR(optimizer, T_max=config.classifier_epochs)
         loop = LoopConfig(epochs=config.classifier_epochs, batch_size=config.batch_size, seed=derive_seed(config.seed, 2),

@@ -28,8 +28,8 @@ from imbalanced_contrastive.provenance import provenance
 from imbalanced_contrastive.records import CorruptRecordError, RunRecord
 from imbalanced_contrastive.training.checkpoint import move_aside
 from imbalanced_contrastive.training.config import ExperimentConfig, validate_config
-from imbalanced_contrastive.training.device import choose_precision, seed_everything, select_device
-from imbalanced_contrastive.training.distributed import DistInfo, init_from_env
+from imbalanced_contrastive.training.device import choose_precision, deterministic_mode, seed_everything, select_device
+from imbalanced_contrastive.training.distributed import DistInfo, init_from_env, shutdown
 from imbalanced_contrastive.training.recipes import recipe_of
 
 RUNS_ENV = "IMBALANCED_CONTRASTIVE_RUNS"
@@ -146,28 +146,39 @@ def _train(config: ExperimentConfig, out: Path, progress: bool, keep_checkpoints
     recipe = recipe_of(config.method)
     t0 = time.perf_counter()
     device = select_device(config.device)
-    dist_info: DistInfo = init_from_env(device.type)
+    dist_info, created_group = init_from_env(device.type)
     if dist_info.enabled and device.type == "cuda":
         device = torch.device("cuda", dist_info.local_rank)
         torch.cuda.set_device(device)
+    try:
+        with deterministic_mode(config.deterministic):
+            return _train_on(config, recipe, out, device, dist_info, progress, keep_checkpoints, t0)
+    finally:
+        shutdown(created_group)
+
+
+def _train_on(config, recipe, out: Path, device: torch.device, dist_info: DistInfo, progress: bool,
+              keep_checkpoints: bool, t0: float) -> RunRecord:
+    precision = choose_precision(device, config.amp)
     seed_everything(config.seed)
     splits = splits_for(config)
     t_setup = time.perf_counter()
     predictor, history = recipe.train(config, splits, device, out, progress, dist_info)
     t_eval = time.perf_counter()
     predictor.eval()
-    logits = map_dataset(predictor.predict, splits.test, device)
+    logits = map_dataset(predictor.predict, splits.test, device, precision=precision)
     metrics = classification_metrics(logits.argmax(1), splits.test.labels, splits.num_classes, splits.groups)
     metrics["groups"] = splits.groups.as_dict()
-    emb, emb_labels = sample_embeddings(predictor.embed, splits.test, device, config.embed_points, seed=config.seed)
+    emb, emb_labels = sample_embeddings(predictor.embed, splits.test, device, config.embed_points, seed=config.seed,
+                                        precision=precision)
     full_config = {**config.to_dict(), "recipe": recipe.name, "loss": config.loss, "cache_key": config.cache_key(),
                    "world_size": dist_info.world_size, "notes": reconstruction_notes(config)}
     record = RunRecord(
         config=full_config,
         history=history,
         metrics=metrics,
-        provenance={**provenance(device), "precision": choose_precision(device, config.amp), "data": splits.description,
-                    "classes": splits.classes},
+        provenance={**provenance(device), "precision": precision, "deterministic": config.deterministic,
+                    "data": splits.description, "classes": splits.classes},
         # training time summed over every epoch of every stage (resumed runs included), plus the
         # data loading and final evaluation of this process
         wall_time_s=sum(h.get("time_s", 0.0) for h in history) + (time.perf_counter() - t_eval) + (t_setup - t0),
