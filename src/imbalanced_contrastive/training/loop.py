@@ -276,7 +276,8 @@ def fit(
         steps = len(plan.bounds)
         keys: list[str] = []
         sums: torch.Tensor | None = None  # running sums of the logged scalars, on the device
-        first_bad = torch.full((), steps, dtype=torch.long, device=device)  # first non-finite step
+        n_bad = torch.zeros((), dtype=torch.long, device=device)  # steps with a non-finite loss
+        first_bad = torch.full((), steps, dtype=torch.long, device=device)  # the first of them
         bar = tqdm(range(steps), desc=f"{desc} {epoch + 1}/{config.epochs}", disable=not show, leave=False)
         for step in bar:
             idx, params = plan.batch(step, dist_info)
@@ -300,20 +301,23 @@ def fit(
             scaler.update()
             logged = torch.stack([v.detach().float().reshape(()) for v in out.values()])
             if sums is None:
-                keys, sums = list(out), torch.zeros_like(logged)
+                keys, sums = list(out), torch.zeros_like(logged, dtype=torch.float64)
             sums += logged
-            first_bad = torch.where(torch.isfinite(loss.detach()) | (first_bad < steps), first_bad, step)
+            finite = torch.isfinite(loss.detach())
+            first_bad = torch.where(finite | (n_bad > 0), first_bad, step)
+            n_bad = n_bad + (~finite).long()
             if show and (step + 1) % PROGRESS_EVERY == 0:
                 bar.set_postfix(loss=f"{float(sums[0]) / (step + 1):.4f}")
-        # the epoch's one read-back: the summed logged scalars (over ranks too) and the first bad step
-        sums = sum_across_ranks(sums if sums is not None else torch.zeros(0, device=device))
-        values = torch.cat([sums, min_across_ranks(first_bad).float().view(1)]).tolist()
-        if values[-1] < steps:
+        # the epoch's one read-back: the summed logged scalars (over ranks too) and the bad steps
+        sums = sum_across_ranks(sums if sums is not None else torch.zeros(0, dtype=torch.float64, device=device))
+        bad = torch.stack([sum_across_ranks(n_bad), min_across_ranks(first_bad)]).to(sums.dtype)
+        values = torch.cat([sums, bad]).tolist()
+        if values[-2] > 0:
             raise FloatingPointError(
-                f"training diverged at epoch {epoch + 1}: the loss is non-finite from step {int(values[-1]) + 1} "
-                f"of {steps} on; lower the learning rate"
+                f"training diverged at epoch {epoch + 1}: the loss is non-finite at {int(values[-2])} of {steps} steps, "
+                f"first at step {int(values[-1]) + 1}; lower the learning rate"
             )
-        metrics: dict = {k: v / (max(1, steps) * dist_info.world_size) for k, v in zip(keys, values[:-1])}
+        metrics: dict = {k: v / (max(1, steps) * dist_info.world_size) for k, v in zip(keys, values[:-2])}
         metrics.update(epoch=epoch + 1, lr=optimizer.param_groups[0]["lr"])
         if scheduler is not None:
             scheduler.step()
