@@ -229,13 +229,17 @@ def fit(
     Raises:
         FloatingPointError: the loss became non-finite (reported with the epoch and its first bad
             step, at the end of that epoch and before its checkpoint is written).
-        ValueError: under ``torchrun``, a batch size the world size does not divide, or a training
-            set smaller than one global batch (the shards would be uneven).
+        ValueError: under ``torchrun``, a batch size the world size does not divide, a training
+            set smaller than one global batch (the shards would be uneven), or ``sync_batchnorm``
+            off CUDA.
     """
     dist_info = dist_info or DistInfo()
     n = len(splits.train) if inputs is None else len(inputs)
     if dist_info.enabled and config.batch_size % dist_info.world_size:
         raise ValueError(f"batch_size {config.batch_size} must be divisible by the world size {dist_info.world_size}")
+    if dist_info.enabled and config.sync_batchnorm and device.type != "cuda":
+        raise ValueError("sync_batchnorm=True needs CUDA devices (PyTorch's SyncBatchNorm has no CPU kernel); "
+                         f"got device {device}: set sync_batchnorm=False")
     if dist_info.enabled and n < config.batch_size:
         raise ValueError(f"under torchrun the training set ({n} samples) must hold at least one global batch "
                          f"(batch_size {config.batch_size}), so that every rank gets an equal shard; "
