@@ -10,7 +10,7 @@ FMNIST_DIR := /usr/share/datasets/fashion-mnist
 PROFILE ?= quick
 PYTEST_ARGS ?=
 
-.PHONY: setup data browser test book notebooks execute lint clean
+.PHONY: setup data browser test book notebooks execute lint clean device-check
 
 $(STAMP): requirements.txt pyproject.toml
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -61,3 +61,9 @@ book: setup data
 
 clean:
 	rm -rf book/_build book/_generated .pytest_cache
+
+# The device check (benchmarks/device_check.py): sync-free steps, fp16 and bf16, deterministic
+# resume and throughput of every method on a CUDA machine; one JSON summary ($OUT/device_check.json
+# where $OUT is set). `make device-check DRY_RUN=1` rehearses it on the CPU.
+device-check: setup data
+	$(PY) benchmarks/device_check.py $(if $(DRY_RUN),--dry-run) --out $(if $(OUT),$(OUT)/device_check.json,device_check.json)

@@ -79,7 +79,8 @@ def timed_phases(timer: PhaseTimer) -> Iterator[None]:
 
     patches = [
         (runner, "splits_for", "data"),
-        (loop, "make_views", "views"),
+        (loop, "plan_epoch", "views"),
+        (loop, "apply_views", "views"),
         (loop, "evaluate", "eval"),
         (torch.Tensor, "backward", "backward"),
         (recipes, "map_dataset", "stage2"),

@@ -3,9 +3,11 @@
     python benchmarks/throughput.py                       # all recipes, quick and paper, best device
     python benchmarks/throughput.py --profiles paper --dataset cifar100 --device cuda
 
-Images stay on the device and views are made there in batches (the path the training loop uses),
-so on a GPU the number is bounded by the model, not a data loader. Inputs are random tensors of
-the dataset's shape, so no dataset is needed; one "image" is one sample of the batch (its views
+It times the training loop's own step: views made on the device from the epoch's plan (one upload
+per epoch), the forward pass under the device's precision, backward, the optimiser (fused on
+CUDA) and the on-device statistics, with no host synchronisation inside the timed steps; so on a
+GPU the number is bounded by the model, not a data loader. Inputs are random images of the
+dataset's shape, so no dataset is needed; one "image" is one sample of the batch (its views
 included). Not a test: it prints a table.
 """
 
@@ -16,38 +18,41 @@ import time
 
 import torch
 
-from imbalanced_contrastive.data.views import make_views
-from imbalanced_contrastive.training.device import autocast, choose_precision, grad_scaler, select_device
 from imbalanced_contrastive.data.catalogue import dataset_spec
 from imbalanced_contrastive.training import make_config, recipe_of
+from imbalanced_contrastive.training.device import choose_precision, grad_scaler, select_device
+from imbalanced_contrastive.training.distributed import DistInfo
+from imbalanced_contrastive.training.loop import EpochStats, LoopConfig, plan_epoch, step_inputs, training_step
+from imbalanced_contrastive.training.recipes import make_sgd
+
 REPRESENTATIVE = ["ce", "afcl", "bcl", "rcl", "rescom"]
 
 
 def images_per_second(method: str, profile: str, dataset: str, device: torch.device, steps: int) -> float:
+    """Training images per second of the loop's own step (:func:`~imbalanced_contrastive.training.loop.training_step`
+    on views from the epoch plan), after two warm-up steps."""
     config = make_config(method, profile, dataset)
     spec, recipe = dataset_spec(dataset), recipe_of(method)
     c = spec.num_classes
     counts = [100] * c
+    torch.manual_seed(0)
     task = recipe.build_task(config, counts, device)
     task.train()
-    opt = torch.optim.SGD(task.parameters(), lr=1e-3, momentum=0.9)
+    optimizer = make_sgd(task.parameters(), config, 1e-3)
     b = config.batch_size
-    images = torch.randn(b * 4, spec.in_channels, spec.side, spec.side, device=device)
-    labels = torch.arange(b * 4, device=device) % c
+    g = torch.Generator().manual_seed(0)
+    images = torch.randint(0, 256, (b * 4, spec.in_channels, spec.side, spec.side), dtype=torch.uint8, generator=g).to(device)
+    labels = (torch.arange(b * 4) % c).to(device)
     augment = recipe.augment(config)
-    gen = torch.Generator().manual_seed(0)
     precision = choose_precision(device, config.amp)
     scaler = grad_scaler(device, precision)
+    loop_config = LoopConfig(epochs=1, batch_size=b, seed=0, n_views=recipe.n_views, progress=False)
+    plan = plan_epoch(len(labels), loop_config, 0, augment, device)
+    stats = EpochStats(len(plan.bounds), device)
 
     def step(i: int) -> None:
-        idx = torch.arange(i % 4 * b, (i % 4 + 1) * b, device=device)
-        views = make_views(images[idx], recipe.n_views, augment, gen)
-        with autocast(device, precision):
-            loss = task(views, labels[idx])["loss"]
-        opt.zero_grad(set_to_none=True)
-        scaler.scale(loss).backward()
-        scaler.step(opt)
-        scaler.update()
+        views, y = step_inputs(plan, i % len(plan.bounds), DistInfo(), images, labels, dataset, augment, recipe.n_views)
+        stats.add(i % len(plan.bounds), training_step(task, optimizer, scaler, views, y, device, precision))
 
     for i in range(2):
         step(i)

@@ -44,3 +44,40 @@ def test_the_notebooks_command_is_timed(real_fmnist_dir, capsys):
     out = capsys.readouterr().out
     assert "the notebooks command (smoke profile" in out and "10_entropy_axioms.ipynb" in out
     assert "papermill start-up of an empty notebook" in out and "total" in out
+
+
+def test_the_device_check_rehearses_on_the_cpu(real_fmnist_dir, tmp_path):
+    """``benchmarks/device_check.py --dry-run``: the GPU session's one command, on the CPU."""
+    import json
+    import subprocess
+    import sys
+
+    out = tmp_path / "device_check.json"
+    done = subprocess.run([sys.executable, str(REPO / "benchmarks" / "device_check.py"), "--dry-run", "--methods",
+                           "ce", "afcl", "--steps", "2", "--out", str(out)], capture_output=True, text=True, timeout=600)
+    assert done.returncode == 0, done.stdout + done.stderr
+    summary = json.loads(out.read_text())
+    assert summary["ok"] and summary["dry_run"] and summary["methods"] == ["ce", "afcl"]
+    assert set(summary["sync"]) == {"ce/fp32", "afcl/fp32"}
+    assert set(summary["precision"]) == {f"{m}/{p}" for m in ("ce", "afcl") for p in ("fp16", "bf16")}
+    assert all(v["relative_difference"] <= 0.01 for v in summary["precision"].values())
+    assert summary["resume"]["identical"] == {"metrics": True, "epoch_losses": True, "embeddings": True}
+    assert all(v["images_per_second"] > 0 for v in summary["throughput"].values())
+    assert "device check passed" in done.stdout
+
+
+def test_the_device_check_refuses_a_machine_without_cuda(monkeypatch, capsys):
+    import pytest
+
+    spec = importlib.util.spec_from_file_location("device_check", REPO / "benchmarks" / "device_check.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    with pytest.raises(SystemExit):
+        module.main(["--methods", "ce"])
+    assert "no CUDA device" in capsys.readouterr().err
+
+
+def test_make_device_check_runs_the_script():
+    makefile = (REPO / "Makefile").read_text()
+    rule = makefile.split("\ndevice-check:")[1].split("\n\n")[0]
+    assert "benchmarks/device_check.py" in rule and "--dry-run" in rule and "$(OUT)/device_check.json" in rule

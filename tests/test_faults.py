@@ -276,7 +276,7 @@ def test_resumed_run_counts_the_time_of_every_segment(tmp_path, real_fmnist_dir,
     import imbalanced_contrastive.training.loop as loop
 
     config = make_config("ce", "smoke", epochs=2)
-    real_views, real_save = loop.make_views, loop.save_checkpoint
+    real_views, real_save = loop.apply_views, loop.save_checkpoint
 
     def slow_views(*args, **kwargs):
         time.sleep(0.2)
@@ -286,11 +286,11 @@ def test_resumed_run_counts_the_time_of_every_segment(tmp_path, real_fmnist_dir,
         real_save(state, directory)
         raise KeyboardInterrupt  # killed after the first epoch's checkpoint
 
-    monkeypatch.setattr(loop, "make_views", slow_views)
+    monkeypatch.setattr(loop, "apply_views", slow_views)
     monkeypatch.setattr(loop, "save_checkpoint", save_then_stop)
     with pytest.raises(KeyboardInterrupt):
         run_experiment(config, runs_root=tmp_path, progress=False)
-    monkeypatch.setattr(loop, "make_views", real_views)
+    monkeypatch.setattr(loop, "apply_views", real_views)
     monkeypatch.setattr(loop, "save_checkpoint", real_save)
     record = run_experiment(config, runs_root=tmp_path, progress=False)
     first_epoch = record.history[0]["time_s"]

@@ -24,7 +24,7 @@ from imbalanced_contrastive.losses import ClassBalancedQueue, get_loss
 from imbalanced_contrastive.training import make_config
 from imbalanced_contrastive.training.device import autocast, choose_precision, deterministic_mode, select_device
 from imbalanced_contrastive.training.loop import LoopConfig, fit, plan_epoch
-from imbalanced_contrastive.training.recipes import METHODS, _sgd, recipe_of
+from imbalanced_contrastive.training.recipes import METHODS, make_sgd, recipe_of
 from imbalanced_contrastive.training.runner import splits_for
 
 ALL_METHODS = list(METHODS)
@@ -75,7 +75,7 @@ def test_every_method_trains_in_half_precision(method, precision, smoke_splits, 
     task = recipe.build_task(config, [int(c) for c in smoke_splits.class_counts], CPU)
     loop = LoopConfig(epochs=1, batch_size=config.batch_size, seed=0, n_views=recipe.n_views, progress=False,
                       eval_every=None)
-    history = fit(task, smoke_splits, _sgd(task.parameters(), config, config.lr), loop, CPU,
+    history = fit(task, smoke_splits, make_sgd(task.parameters(), config, config.lr), loop, CPU,
                   augment=recipe.augment(config), precision=precision)
     assert torch.isfinite(torch.tensor(history[-1]["loss"])), f"{method} {precision}: {history[-1]}"
 
@@ -166,7 +166,7 @@ def _syncs(method: str, steps: int) -> SyncCounter:
                       progress=False, eval_every=None)
     counter = SyncCounter()
     with counter:
-        fit(task, splits, _sgd(task.parameters(), config, 0.1), loop, META, augment=recipe.augment(config))
+        fit(task, splits, make_sgd(task.parameters(), config, 0.1), loop, META, augment=recipe.augment(config))
     return counter
 
 
@@ -186,9 +186,9 @@ def test_fused_optimizer_on_cuda_takes_the_scalers_flag_without_a_sync():
     config = make_config("ce", "smoke")
     with fake_cuda() as mode:
         param = torch.nn.Parameter(fake(mode, torch.zeros(3)))
-        optimizer = _sgd([param], config, 0.1)
+        optimizer = make_sgd([param], config, 0.1)
     assert optimizer.defaults["fused"] and getattr(optimizer, "_step_supports_amp_scaling", False)
-    assert not _sgd([torch.nn.Parameter(torch.zeros(3))], config, 0.1).defaults.get("fused")
+    assert not make_sgd([torch.nn.Parameter(torch.zeros(3))], config, 0.1).defaults.get("fused")
 
 
 # --- views and batches: one upload per epoch, the same on every device and world size -------------

@@ -164,6 +164,78 @@ def plan_epoch(
     return EpochPlan(to_device(order, device), None if params is None else to_device(params, device), bounds)
 
 
+def step_inputs(
+    plan: EpochPlan, step: int, dist_info: DistInfo, images: torch.Tensor, labels: torch.Tensor, dataset: str,
+    augment: BatchAugment | None, n_views: int, precomputed: bool = False,
+) -> tuple[torch.Tensor, torch.Tensor]:
+    """The views ``[b, V, C, H, W]`` and labels ``[b]`` of this rank's share of batch ``step``, made
+    on the images' device from the plan (``precomputed``: ``images`` are inputs used as they are)."""
+    idx, params = plan.batch(step, dist_info)
+    x = images[idx] if precomputed else to_float(images[idx], dataset)
+    return apply_views(x, augment, params, n_views), labels[idx]
+
+
+def training_step(
+    model: nn.Module, optimizer: torch.optim.Optimizer, scaler: torch.amp.GradScaler, views: torch.Tensor,
+    labels: torch.Tensor, device: torch.device, precision: str,
+) -> dict[str, torch.Tensor]:
+    """One optimisation step: the forward pass under ``precision``'s autocast, the scaled backward
+    pass and the optimiser step. Reads nothing back to the host. Returns the task's outputs."""
+    with autocast(device, precision):
+        out = model(views, labels)
+    optimizer.zero_grad(set_to_none=True)
+    scaler.scale(out["loss"]).backward()
+    scaler.step(optimizer)
+    scaler.update()
+    return out
+
+
+class EpochStats:
+    """An epoch's running sums of the logged scalars and the loss's finiteness, kept on the device.
+
+    :meth:`add` records a step without any host synchronisation; :meth:`read` is the epoch's one
+    read-back (one copy to the host; an all-reduce over ranks first).
+    """
+
+    def __init__(self, steps: int, device: torch.device) -> None:
+        self.steps, self.device = steps, device
+        self.keys: list[str] = []
+        self.sums: torch.Tensor | None = None  # float64 [number of logged scalars]
+        self.n_bad = torch.zeros((), dtype=torch.long, device=device)  # steps with a non-finite loss
+        self.first_bad = torch.full((), steps, dtype=torch.long, device=device)  # the first of them
+
+    def add(self, step: int, out: dict[str, torch.Tensor]) -> None:
+        logged = torch.stack([v.detach().float().reshape(()) for v in out.values()])
+        if self.sums is None:
+            self.keys, self.sums = list(out), torch.zeros_like(logged, dtype=torch.float64)
+        self.sums += logged
+        finite = torch.isfinite(out["loss"].detach())
+        self.first_bad = torch.where(finite | (self.n_bad > 0), self.first_bad, step)
+        self.n_bad = self.n_bad + (~finite).long()
+
+    def running_loss(self, step: int) -> float:
+        """The mean loss so far (reads it: one synchronisation; for a progress bar now and then)."""
+        return float(self.sums[0]) / (step + 1) if self.sums is not None else math.nan
+
+    def read(self, dist_info: DistInfo, epoch: int) -> dict:
+        """The epoch's mean logged scalars (over steps and ranks).
+
+        Raises:
+            FloatingPointError: some step's loss was non-finite (naming the epoch, 1-based as
+                ``epoch + 1``, how many steps and the first).
+        """
+        sums = self.sums if self.sums is not None else torch.zeros(0, dtype=torch.float64, device=self.device)
+        sums = sum_across_ranks(sums)
+        bad = torch.stack([sum_across_ranks(self.n_bad), min_across_ranks(self.first_bad)]).to(sums.dtype)
+        values = torch.cat([sums, bad]).tolist()
+        if values[-2] > 0:
+            raise FloatingPointError(
+                f"training diverged at epoch {epoch + 1}: the loss is non-finite at {int(values[-2])} of {self.steps} "
+                f"steps, first at step {int(values[-1]) + 1}; lower the learning rate"
+            )
+        return {k: v / (max(1, self.steps) * dist_info.world_size) for k, v in zip(self.keys, values[:-2])}
+
+
 def evaluate(task: nn.Module, splits: DataSplits, device: torch.device, batch_size: int = 512,
              precision: str = "fp32") -> dict:
     """Test-set metrics of ``task.predict`` (one pass, one copy of the logits to the host)."""
@@ -278,18 +350,13 @@ def fit(
         torch.manual_seed(derive_seed(config.seed, epoch, 1))
         plan = plan_epoch(n, config, epoch, augment if inputs is None else None, device)
         steps = len(plan.bounds)
-        keys: list[str] = []
-        sums: torch.Tensor | None = None  # running sums of the logged scalars, on the device
-        n_bad = torch.zeros((), dtype=torch.long, device=device)  # steps with a non-finite loss
-        first_bad = torch.full((), steps, dtype=torch.long, device=device)  # the first of them
+        stats = EpochStats(steps, device)
         bar = tqdm(range(steps), desc=f"{desc} {epoch + 1}/{config.epochs}", disable=not show, leave=False)
         for step in bar:
-            idx, params = plan.batch(step, dist_info)
-            x = images[idx] if inputs is not None else to_float(images[idx], splits.train.name)
-            views = apply_views(x, augment if inputs is None else None, params, config.n_views)
+            views, batch_labels = step_inputs(plan, step, dist_info, images, labels, splits.train.name,
+                                              augment if inputs is None else None, config.n_views, inputs is not None)
             try:
-                with autocast(device, precision):
-                    out = model(views, labels[idx])
+                out = training_step(model, optimizer, scaler, views, batch_labels, device, precision)
             except ValueError as err:
                 if "NaN or infinite" not in str(err):
                     raise
@@ -298,30 +365,10 @@ def fit(
                     f"training diverged at epoch {epoch + 1}, step {step + 1}: the model produced non-finite "
                     f"values ({err}); lower the learning rate"
                 ) from err
-            loss = out["loss"]
-            optimizer.zero_grad(set_to_none=True)
-            scaler.scale(loss).backward()
-            scaler.step(optimizer)
-            scaler.update()
-            logged = torch.stack([v.detach().float().reshape(()) for v in out.values()])
-            if sums is None:
-                keys, sums = list(out), torch.zeros_like(logged, dtype=torch.float64)
-            sums += logged
-            finite = torch.isfinite(loss.detach())
-            first_bad = torch.where(finite | (n_bad > 0), first_bad, step)
-            n_bad = n_bad + (~finite).long()
+            stats.add(step, out)
             if show and (step + 1) % PROGRESS_EVERY == 0:
-                bar.set_postfix(loss=f"{float(sums[0]) / (step + 1):.4f}")
-        # the epoch's one read-back: the summed logged scalars (over ranks too) and the bad steps
-        sums = sum_across_ranks(sums if sums is not None else torch.zeros(0, dtype=torch.float64, device=device))
-        bad = torch.stack([sum_across_ranks(n_bad), min_across_ranks(first_bad)]).to(sums.dtype)
-        values = torch.cat([sums, bad]).tolist()
-        if values[-2] > 0:
-            raise FloatingPointError(
-                f"training diverged at epoch {epoch + 1}: the loss is non-finite at {int(values[-2])} of {steps} steps, "
-                f"first at step {int(values[-1]) + 1}; lower the learning rate"
-            )
-        metrics: dict = {k: v / (max(1, steps) * dist_info.world_size) for k, v in zip(keys, values[:-2])}
+                bar.set_postfix(loss=f"{stats.running_loss(step):.4f}")
+        metrics = stats.read(dist_info, epoch)  # the epoch's one read-back; raises on divergence
         metrics.update(epoch=epoch + 1, lr=optimizer.param_groups[0]["lr"])
         if scheduler is not None:
             scheduler.step()

@@ -54,7 +54,7 @@ def lr_factor(config: ExperimentConfig, epoch: int) -> float:
     return 1.0
 
 
-def _sgd(params, config: ExperimentConfig, lr: float) -> torch.optim.Optimizer:
+def make_sgd(params, config: ExperimentConfig, lr: float) -> torch.optim.Optimizer:
     """SGD with momentum; the fused CUDA kernel on a GPU (one launch per step, and the gradient
     scaler passes it its overflow flag without a host synchronisation), the reference loop on
     the CPU (whose results the book's records hold)."""
@@ -124,7 +124,7 @@ class Recipe:
         counts = [int(n) for n in splits.class_counts]
         torch.manual_seed(derive_seed(config.seed, 0))
         task = self.build_task(config, counts, device)
-        optimizer = _sgd([p for p in task.parameters() if p.requires_grad], config, config.lr)
+        optimizer = make_sgd([p for p in task.parameters() if p.requires_grad], config, config.lr)
         scheduler = torch.optim.lr_scheduler.LambdaLR(optimizer, lambda e: lr_factor(config, e))
         loop = LoopConfig(epochs=config.epochs, batch_size=config.batch_size, seed=config.seed, n_views=self.n_views,
                           amp=config.amp, progress=progress, eval_every=config.eval_every,
@@ -161,7 +161,7 @@ class _TwoStage(Recipe):
         # the frozen encoder's features, computed once under the run's autocast, kept on the device
         features = map_dataset(encoder, splits.train, device, precision=choose_precision(device, config.amp),
                                to_host=False)
-        optimizer = _sgd(probe.classifier.parameters(), config, config.classifier_lr)
+        optimizer = make_sgd(probe.classifier.parameters(), config, config.classifier_lr)
         scheduler = torch.optim.lr_scheduler.CosineAnnealingLR(optimizer, T_max=config.classifier_epochs)
         loop = LoopConfig(epochs=config.classifier_epochs, batch_size=config.batch_size, seed=derive_seed(config.seed, 2),
                           n_views=1, amp=False, progress=progress,
