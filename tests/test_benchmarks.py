@@ -81,3 +81,15 @@ def test_make_device_check_runs_the_script():
     makefile = (REPO / "Makefile").read_text()
     rule = makefile.split("\ndevice-check:")[1].split("\n\n")[0]
     assert "benchmarks/device_check.py" in rule and "--dry-run" in rule and "$(OUT)/device_check.json" in rule
+
+
+def test_the_loss_benchmark_compares_each_loss_with_its_own_formula():
+    """``benchmarks/losses.py`` times the library against dense formulas: they must compute the same loss."""
+    import torch
+
+    spec = importlib.util.spec_from_file_location("losses_benchmark", REPO / "benchmarks" / "losses.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    for name in module.LOSSES:
+        z0, library, dense = module.implementations(name, 64, 16, torch.device("cpu"))
+        torch.testing.assert_close(library(z0).float(), dense(z0).float(), rtol=1e-4, atol=1e-5, msg=name)

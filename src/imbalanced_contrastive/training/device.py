@@ -116,8 +116,9 @@ def choose_precision(device: torch.device, amp: bool = True) -> str:
 
 
 def autocast(device: torch.device, precision: str) -> contextlib.AbstractContextManager:
-    """Autocast to ``precision`` (from :func:`choose_precision`) on CUDA; a no-op for ``"fp32"``.
-    Losses cast features to fp32 themselves."""
+    """Autocast to ``precision`` (from :func:`choose_precision`) on the device; a no-op for
+    ``"fp32"``. The losses run with autocast disabled on float32 inputs
+    (:func:`~imbalanced_contrastive.losses._common.full_precision`)."""
     if precision not in PRECISIONS:
         raise ValueError(f"precision must be one of {PRECISIONS}; got {precision!r}")
     if precision == "fp32":

@@ -4,7 +4,8 @@ A task is an ``nn.Module`` whose ``forward(views, labels)`` returns a dict with 
 ``"loss"`` (so that ``DistributedDataParallel`` wraps it unchanged), plus ``predict(x)`` (class
 logits) and ``embed(x)`` (unit-norm features for UMAP). ``views`` is ``[B, V, C, H, W]``; all
 views go through the encoder in **one** forward pass, so BatchNorm sees every view, as in the
-BCL and ResCom code. Losses are computed in float32 (features are upcast) even under autocast.
+BCL and ResCom code. Losses are computed in float32 even under autocast: the features are upcast
+here and every loss disables autocast for its own computation.
 """
 
 from __future__ import annotations
