@@ -45,8 +45,12 @@ from throughput import images_per_second  # noqa: E402
 
 from imbalanced_contrastive.data.views import make_views, to_float  # noqa: E402
 from imbalanced_contrastive.provenance import provenance  # noqa: E402
-from imbalanced_contrastive.training import make_config, run_experiment, splits_for  # noqa: E402
-from imbalanced_contrastive.training import loop  # noqa: E402
+from imbalanced_contrastive.training import (  # noqa: E402
+    loop,  # noqa: E402
+    make_config,
+    run_experiment,
+    splits_for,
+)
 from imbalanced_contrastive.training.device import autocast, grad_scaler, select_device  # noqa: E402
 from imbalanced_contrastive.training.distributed import DistInfo  # noqa: E402
 from imbalanced_contrastive.training.recipes import METHODS, make_sgd, recipe_of  # noqa: E402
@@ -81,8 +85,11 @@ def check_syncs(methods: list[str], device: torch.device, args: argparse.Namespa
             try:
                 out[key] = _sync_free_steps(method, splits, device, precision, args)
             except Exception as err:  # noqa: BLE001 - a failure is a result of the check
-                out[key] = {"ok": False, "error": f"{type(err).__name__}: {err}",
-                            "trace": traceback.format_exc(limit=6)}
+                out[key] = {
+                    "ok": False,
+                    "error": f"{type(err).__name__}: {err}",
+                    "trace": traceback.format_exc(limit=6),
+                }
     return out
 
 
@@ -90,8 +97,9 @@ def _sync_free_steps(method: str, splits, device: torch.device, precision: str, 
     config, recipe, task = _task(method, splits, device, **_settings(args))
     optimizer = make_sgd(task.parameters(), config, config.lr)
     scaler = grad_scaler(device, precision)
-    loop_config = loop.LoopConfig(epochs=1, batch_size=config.batch_size, seed=0, n_views=recipe.n_views,
-                                  progress=False)
+    loop_config = loop.LoopConfig(
+        epochs=1, batch_size=config.batch_size, seed=0, n_views=recipe.n_views, progress=False
+    )
     images, labels = splits.train.images.to(device), splits.train.labels.to(device)
     augment = recipe.augment(config)
     plan = loop.plan_epoch(len(labels), loop_config, 0, augment, device)
@@ -113,8 +121,12 @@ def _sync_free_steps(method: str, splits, device: torch.device, precision: str, 
         if debug:
             torch.cuda.set_sync_debug_mode(0)
     stats.read(DistInfo(), 0)
-    return {"ok": True, "steps_checked": 2, "debug_mode": "error" if debug else "off (dry run)",
-            "fused_optimizer": bool(optimizer.defaults.get("fused"))}
+    return {
+        "ok": True,
+        "steps_checked": 2,
+        "debug_mode": "error" if debug else "off (dry run)",
+        "fused_optimizer": bool(optimizer.defaults.get("fused")),
+    }
 
 
 def _first_step_loss(method: str, splits, device: torch.device, precision: str, settings: dict) -> float:
@@ -140,15 +152,33 @@ def check_precisions(methods: list[str], device: torch.device, args: argparse.Na
                 t0 = time.perf_counter()
                 first = _first_step_loss(method, splits, device, precision, settings)
                 config, recipe, task = _task(method, splits, device, **settings)
-                loop_config = loop.LoopConfig(epochs=1, batch_size=config.batch_size, seed=0, n_views=recipe.n_views,
-                                              progress=False, eval_every=None)
-                history = loop.fit(task, splits, make_sgd(task.parameters(), config, config.lr), loop_config, device,
-                                   augment=recipe.augment(config), precision=precision)
+                loop_config = loop.LoopConfig(
+                    epochs=1,
+                    batch_size=config.batch_size,
+                    seed=0,
+                    n_views=recipe.n_views,
+                    progress=False,
+                    eval_every=None,
+                )
+                history = loop.fit(
+                    task,
+                    splits,
+                    make_sgd(task.parameters(), config, config.lr),
+                    loop_config,
+                    device,
+                    augment=recipe.augment(config),
+                    precision=precision,
+                )
                 relative = abs(first - reference) / max(abs(reference), 1e-12)
                 finite = math.isfinite(history[-1]["loss"])
-                out[key] = {"ok": finite and relative <= TOLERANCE, "epoch_loss": history[-1]["loss"],
-                            "first_step_loss": first, "fp32_first_step_loss": reference,
-                            "relative_difference": relative, "seconds": time.perf_counter() - t0}
+                out[key] = {
+                    "ok": finite and relative <= TOLERANCE,
+                    "epoch_loss": history[-1]["loss"],
+                    "first_step_loss": first,
+                    "fp32_first_step_loss": reference,
+                    "relative_difference": relative,
+                    "seconds": time.perf_counter() - t0,
+                }
             except Exception as err:  # noqa: BLE001
                 out[key] = {"ok": False, "error": f"{type(err).__name__}: {err}"}
     return out
@@ -176,9 +206,14 @@ def check_resume(device: torch.device, args: argparse.Namespace, method: str = "
         "epoch_losses": [h["loss"] for h in whole.history] == [h["loss"] for h in resumed.history],
         "embeddings": bool(np.array_equal(whole.embeddings, resumed.embeddings)),
     }
-    return {"ok": all(same.values()) and len(saves) == 2, "method": method, "killed_after_epoch": 2,
-            "identical": same, "precision": whole.provenance["precision"],
-            "balanced_accuracy": whole.metrics["balanced_accuracy"]}
+    return {
+        "ok": all(same.values()) and len(saves) == 2,
+        "method": method,
+        "killed_after_epoch": 2,
+        "identical": same,
+        "precision": whole.provenance["precision"],
+        "balanced_accuracy": whole.metrics["balanced_accuracy"],
+    }
 
 
 def check_throughput(methods: list[str], device: torch.device, steps: int) -> dict:
@@ -201,9 +236,17 @@ def _all_ok(section) -> bool:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--dry-run", action="store_true", help="run on the CPU (CI); no sync debug mode")
-    parser.add_argument("--methods", nargs="+", default=list(METHODS), choices=list(METHODS), metavar="METHOD",
-                        help=f"methods to check (default: all {len(METHODS)})")
-    parser.add_argument("--data-dir", default=None, help="folder with the Fashion-MNIST files (default: the usual places)")
+    parser.add_argument(
+        "--methods",
+        nargs="+",
+        default=list(METHODS),
+        choices=list(METHODS),
+        metavar="METHOD",
+        help=f"methods to check (default: all {len(METHODS)})",
+    )
+    parser.add_argument(
+        "--data-dir", default=None, help="folder with the Fashion-MNIST files (default: the usual places)"
+    )
     parser.add_argument("--steps", type=int, default=20, help="timed steps per method for the throughput (default 20)")
     parser.add_argument("--out", default="device_check.json", help="where to write the JSON summary")
     args = parser.parse_args(argv)
@@ -211,20 +254,29 @@ def main(argv: list[str] | None = None) -> int:
     if device.type != "cuda" and not args.dry_run:
         parser.error("no CUDA device: run on a GPU machine, or pass --dry-run to rehearse on the CPU")
     t0 = time.perf_counter()
-    summary: dict = {"dry_run": args.dry_run, "device": provenance(device)["device"], "torch": torch.__version__,
-                     "cuda": torch.version.cuda, "methods": args.methods}
+    summary: dict = {
+        "dry_run": args.dry_run,
+        "device": provenance(device)["device"],
+        "torch": torch.__version__,
+        "cuda": torch.version.cuda,
+        "methods": args.methods,
+    }
     if device.type == "cuda":
         summary["capability"] = list(torch.cuda.get_device_capability(device))
-    parts = (("sync", lambda: check_syncs(args.methods, device, args)),
-             ("precision", lambda: check_precisions(args.methods, device, args)),
-             ("resume", lambda: check_resume(device, args)),
-             ("throughput", lambda: check_throughput(args.methods, device, args.steps)))
+    parts = (
+        ("sync", lambda: check_syncs(args.methods, device, args)),
+        ("precision", lambda: check_precisions(args.methods, device, args)),
+        ("resume", lambda: check_resume(device, args)),
+        ("throughput", lambda: check_throughput(args.methods, device, args.steps)),
+    )
     for name, part in parts:
         t = time.perf_counter()
         summary[name] = part()
         summary[f"{name}_seconds"] = round(time.perf_counter() - t, 1)
-        print(f"device check: {name} {'ok' if _all_ok(summary[name]) else 'FAILED'} "
-              f"({summary[f'{name}_seconds']} s)", flush=True)
+        print(
+            f"device check: {name} {'ok' if _all_ok(summary[name]) else 'FAILED'} ({summary[f'{name}_seconds']} s)",
+            flush=True,
+        )
     summary["seconds"] = round(time.perf_counter() - t0, 1)
     summary["ok"] = all(_all_ok(summary[name]) for name, _ in parts)
     Path(args.out).parent.mkdir(parents=True, exist_ok=True)

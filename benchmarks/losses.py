@@ -35,6 +35,7 @@ QUEUE = 20
 
 # --- dense formulas --------------------------------------------------------------------------------
 
+
 def _eye(n: int, m: int, device) -> torch.Tensor:
     return torch.eye(n, m, dtype=torch.bool, device=device)
 
@@ -94,13 +95,32 @@ def dense_rescom(z, y, keys, key_labels, tau, weights, hard_pos, hard_neg):
     mined_neg = sims.masked_fill(own, float("-inf")).topk(hard_neg, dim=1).values / tau
     logits = torch.cat([batch, mined_pos, mined_neg], dim=1)
     log_prob = logits.log_softmax(dim=1)
-    pos = torch.cat([(y[:, None] == y[None, :]) & ~_eye(n, n, z.device),
-                     torch.ones_like(mined_pos, dtype=torch.bool), torch.zeros_like(mined_neg, dtype=torch.bool)], 1)
+    pos = torch.cat(
+        [
+            (y[:, None] == y[None, :]) & ~_eye(n, n, z.device),
+            torch.ones_like(mined_pos, dtype=torch.bool),
+            torch.zeros_like(mined_neg, dtype=torch.bool),
+        ],
+        1,
+    )
     per_anchor = -log_prob.masked_fill(~pos, 0.0).sum(1) / pos.sum(1)
     return (per_anchor * weights[y]).mean()
 
 
+def parameters(name: str) -> dict:
+    """The loss parameters the benchmark uses (the recipes' defaults; RCL and ResCom on a long tail)."""
+    return {
+        "supcon": {"base_temperature": TAU["supcon"]},
+        "fcl": {"gamma": 2.0},
+        "acl": {"eta": 100.0},
+        "afcl": {"gamma": 2.0, "eta": 100.0},
+        "rcl": {"class_counts": COUNTS, "feature_scale": 1.5**0.5, "margin": 0.1},
+        "rescom": {"class_counts": COUNTS, "hard_negatives": 100},
+    }.get(name, {})
+
+
 # --- the two implementations of each loss ------------------------------------------------------------
+
 
 def implementations(name: str, b: int, d: int, device: torch.device):
     """``(z0, library, dense)``: unit-norm features ``[b, d]`` and the two implementations of
@@ -112,9 +132,7 @@ def implementations(name: str, b: int, d: int, device: torch.device):
     y = torch.randint(0, CLASSES, (b,), generator=g).to(device)
     prototypes = F.normalize(torch.randn(CLASSES, d, generator=g), dim=-1).to(device)
     tau = TAU[name]
-    params = {"supcon": {"base_temperature": tau}, "fcl": {"gamma": 2.0}, "acl": {"eta": 100.0},
-              "afcl": {"gamma": 2.0, "eta": 100.0}, "rcl": {"class_counts": COUNTS, "feature_scale": 1.5 ** 0.5,
-              "margin": 0.1}, "rescom": {"class_counts": COUNTS, "hard_negatives": 100}}.get(name, {})
+    params = parameters(name)
     ours = get_loss(name, temperature=tau, **params).to(device)
     queue = ClassBalancedQueue(CLASSES, QUEUE, d, seed=0).to(device) if name == "rescom" else None
 
@@ -132,8 +150,9 @@ def implementations(name: str, b: int, d: int, device: torch.device):
             return dense_bcl(z, y, prototypes, tau)
         if name == "rcl":
             counts = torch.tensor(COUNTS, dtype=torch.float32, device=device)
-            return dense_bcl(z, y, prototypes, tau, scale=1.5, offset=counts.log(),
-                             margin=0.1 * (counts.min() / counts) ** 0.25)
+            return dense_bcl(
+                z, y, prototypes, tau, scale=1.5, offset=counts.log(), margin=0.1 * (counts.min() / counts) ** 0.25
+            )
         weights = ours.class_weights.float()
         return dense_rescom(z, y, queue.keys(), queue.labels(), tau, weights, 1, 100)
 
@@ -201,10 +220,15 @@ def main(argv: list[str] | None = None) -> None:
         return
     impls = ("library",) if args.no_dense else ("library", "dense")
     torch.set_num_threads(torch.get_num_threads())
-    print(f"forward+backward, D={args.dim}, device={args.device}, {torch.get_num_threads()} threads; "
-          "median ms of interleaved runs" + (", peak MiB per fresh process" if args.memory else ""))
-    print(f"{'loss':<8} {'B':>6} " + " ".join(f"{impl + ' ms':>11}" for impl in impls)
-          + ("".join(f" {impl + ' MiB':>12}" for impl in impls) if args.memory else ""))
+    print(
+        f"forward+backward, D={args.dim}, device={args.device}, {torch.get_num_threads()} threads; "
+        "median ms of interleaved runs" + (", peak MiB per fresh process" if args.memory else "")
+    )
+    print(
+        f"{'loss':<8} {'B':>6} "
+        + " ".join(f"{impl + ' ms':>11}" for impl in impls)
+        + ("".join(f" {impl + ' MiB':>12}" for impl in impls) if args.memory else "")
+    )
     results = []
     for name in args.losses:
         for b in args.batch_sizes:
@@ -213,9 +237,23 @@ def main(argv: list[str] | None = None) -> None:
             line = f"{name:<8} {b:>6} " + " ".join(f"{ms[impl]:>11.1f}" for impl in impls)
             if args.memory:
                 for impl in impls:
-                    out = subprocess.run([sys.executable, __file__, "--single", impl, name, str(b), "--dim",
-                                          str(args.dim), "--device", args.device],
-                                         capture_output=True, text=True, check=True)
+                    out = subprocess.run(
+                        [
+                            sys.executable,
+                            __file__,
+                            "--single",
+                            impl,
+                            name,
+                            str(b),
+                            "--dim",
+                            str(args.dim),
+                            "--device",
+                            args.device,
+                        ],
+                        capture_output=True,
+                        text=True,
+                        check=True,
+                    )
                     row[f"{impl}_mib"] = json.loads(out.stdout.strip().splitlines()[-1])
                     line += f" {row[f'{impl}_mib']:>12.1f}"
             print(line, flush=True)

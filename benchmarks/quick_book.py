@@ -34,8 +34,9 @@ import tempfile
 import time
 import warnings
 from collections import defaultdict
+from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import Any, Callable, Iterator
+from typing import Any
 
 import torch
 
@@ -105,7 +106,9 @@ def timed_phases(timer: PhaseTimer) -> Iterator[None]:
             setattr(owner, name, fn)
 
 
-def profile_run(method: str, seed: int, runs_root: Path, overrides: dict[str, Any], profile: str = "quick") -> dict[str, Any]:
+def profile_run(
+    method: str, seed: int, runs_root: Path, overrides: dict[str, Any], profile: str = "quick"
+) -> dict[str, Any]:
     """Train one run of ``method`` from scratch; returns its phase times and metrics."""
     from imbalanced_contrastive.training import make_config, run_experiment
     from imbalanced_contrastive.viz import umap_embed
@@ -126,19 +129,31 @@ def profile_run(method: str, seed: int, runs_root: Path, overrides: dict[str, An
         umap_embed(record.embeddings, seed=seed)
     s["umap"] = time.perf_counter() - t1
     few = record.metrics.get("few")
-    return {"method": method, "seed": seed, "total": total, **{p: s.get(p, 0.0) for p in PHASES},
-            "balanced": 100 * record.metrics["balanced_accuracy"], "few": None if few is None else 100 * few,
-            "record": record}
+    return {
+        "method": method,
+        "seed": seed,
+        "total": total,
+        **{p: s.get(p, 0.0) for p in PHASES},
+        "balanced": 100 * record.metrics["balanced_accuracy"],
+        "few": None if few is None else 100 * few,
+        "record": record,
+    }
 
 
 def print_header() -> None:
-    print(f"{'method':<17} {'seed':>4} " + " ".join(f"{p:>8}" for p in PHASES) + f" {'run':>7} {'bal.acc':>8} {'few':>6}")
+    print(
+        f"{'method':<17} {'seed':>4} " + " ".join(f"{p:>8}" for p in PHASES) + f" {'run':>7} {'bal.acc':>8} {'few':>6}"
+    )
 
 
 def print_row(r: dict[str, Any]) -> None:
     few = "-" if r["few"] is None else f"{r['few']:.1f}"
-    print(f"{r['method']:<17} {r['seed']:>4} " + " ".join(f"{r[p]:>8.1f}" for p in PHASES)
-          + f" {r['total']:>7.1f} {r['balanced']:>8.1f} {few:>6}", flush=True)
+    print(
+        f"{r['method']:<17} {r['seed']:>4} "
+        + " ".join(f"{r[p]:>8.1f}" for p in PHASES)
+        + f" {r['total']:>7.1f} {r['balanced']:>8.1f} {few:>6}",
+        flush=True,
+    )
 
 
 def print_over_seeds(records: list, title: str) -> None:
@@ -147,8 +162,9 @@ def print_over_seeds(records: list, title: str) -> None:
     from imbalanced_contrastive.chapter import summary_frame
     from imbalanced_contrastive.results_table import summarize
 
-    rows = [r for r in summarize(records) if r["dataset"] == "fmnist" and r["imbalance"] == "step"
-            and len(r["seeds"]) > 1]
+    rows = [
+        r for r in summarize(records) if r["dataset"] == "fmnist" and r["imbalance"] == "step" and len(r["seeds"]) > 1
+    ]
     if rows:
         rows.sort(key=lambda r: -r["balanced_accuracy_mean"])
         print(f"\n{title}, mean ± sd over seeds (balanced acc %, few recall %, many recall %)")
@@ -192,13 +208,23 @@ def time_notebooks(names: list[str] | None, profile: str = "quick") -> None:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--runs", action="store_true", help="time one quick run per recipe")
-    parser.add_argument("--notebooks", nargs="*", metavar="NOTEBOOK",
-                        help="time the notebooks command (all notebooks, or the ones named)")
+    parser.add_argument(
+        "--notebooks",
+        nargs="*",
+        metavar="NOTEBOOK",
+        help="time the notebooks command (all notebooks, or the ones named)",
+    )
     parser.add_argument("--methods", nargs="+", default=REPRESENTATIVE, help=f"default: {' '.join(REPRESENTATIVE)}")
     parser.add_argument("--seeds", nargs="+", type=int, default=[0])
     parser.add_argument("--profile", default="quick", help="quick (default) or smoke (a check that the script works)")
-    parser.add_argument("--set", nargs="*", default=[], metavar="KEY=VALUE", type=parse_setting,
-                        help="config overrides for the runs, as in the CLI's train --set, e.g. epochs=12")
+    parser.add_argument(
+        "--set",
+        nargs="*",
+        default=[],
+        metavar="KEY=VALUE",
+        type=parse_setting,
+        help="config overrides for the runs, as in the CLI's train --set, e.g. epochs=12",
+    )
     args = parser.parse_args(argv)
     both = not args.runs and args.notebooks is None
     overrides = dict(args.set)

@@ -41,7 +41,9 @@ def images_per_second(method: str, profile: str, dataset: str, device: torch.dev
     optimizer = make_sgd(task.parameters(), config, 1e-3)
     b = config.batch_size
     g = torch.Generator().manual_seed(0)
-    images = torch.randint(0, 256, (b * 4, spec.in_channels, spec.side, spec.side), dtype=torch.uint8, generator=g).to(device)
+    images = torch.randint(0, 256, (b * 4, spec.in_channels, spec.side, spec.side), dtype=torch.uint8, generator=g).to(
+        device
+    )
     labels = (torch.arange(b * 4) % c).to(device)
     augment = recipe.augment(config)
     precision = choose_precision(device, config.amp)
@@ -81,8 +83,11 @@ def main() -> None:
         for method in args.methods:
             config = make_config(method, profile, args.dataset)
             ips = images_per_second(method, profile, args.dataset, device, args.steps)
-            print(f"{profile:<8} {method:<10} {config.encoder:<10} {config.batch_size:>6} {recipe_of(method).n_views:>6} {ips:>10.0f}",
-                  flush=True)
+            print(
+                f"{profile:<8} {method:<10} {config.encoder:<10} {config.batch_size:>6} "
+                f"{recipe_of(method).n_views:>6} {ips:>10.0f}",
+                flush=True,
+            )
 
 
 if __name__ == "__main__":

@@ -6,10 +6,15 @@ import shutil
 import subprocess
 import tempfile
 
-
 CHROMIUM_FLAGS = [
-    "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-    "--disable-background-networking", "--disable-component-update", "--disable-sync",
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
 ]
 
 
@@ -24,8 +29,17 @@ def rendered_dom(url: str, budget_ms: int = 20000, timeout_s: int = 90) -> str:
         raise RuntimeError("chromium is not installed: run `make browser` (apt-get install chromium)")
     with tempfile.TemporaryDirectory() as profile:
         out = subprocess.run(
-            [exe, *CHROMIUM_FLAGS, f"--user-data-dir={profile}", f"--virtual-time-budget={budget_ms}", "--dump-dom", url],
-            capture_output=True, text=True, timeout=timeout_s,
+            [
+                exe,
+                *CHROMIUM_FLAGS,
+                f"--user-data-dir={profile}",
+                f"--virtual-time-budget={budget_ms}",
+                "--dump-dom",
+                url,
+            ],
+            capture_output=True,
+            text=True,
+            timeout=timeout_s,
         )
     if out.returncode != 0 or "<html" not in out.stdout:
         raise RuntimeError(f"chromium failed on {url} (exit {out.returncode}): {out.stderr[-2000:]}")

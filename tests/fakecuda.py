@@ -24,7 +24,7 @@ from __future__ import annotations
 
 import contextlib
 from collections import Counter
-from typing import Iterator
+from collections.abc import Iterator
 from unittest import mock
 
 import torch
@@ -56,11 +56,14 @@ class SyncCounter(TorchDispatchMode):
             self.events["read a value (item/bool/float/int/tolist)"] += 1
             t = args[0]
             return False if t.dtype == torch.bool else (0.0 if t.is_floating_point() else 0)
-        if name in DATA_DEPENDENT or (name == "index" and any(
-                i is not None and i.dtype == torch.bool for i in args[1])):
+        if name in DATA_DEPENDENT or (
+            name == "index" and any(i is not None and i.dtype == torch.bool for i in args[1])
+        ):
             self.events[f"data-dependent shape ({name})"] += 1
         if name in ("_to_copy", "copy_"):
-            src, dst = (args[1], args[0].device) if name == "copy_" else (args[0], kwargs.get("device") or args[0].device)
+            src, dst = (
+                (args[1], args[0].device) if name == "copy_" else (args[0], kwargs.get("device") or args[0].device)
+            )
             dst = torch.device(dst)
             if torch.is_tensor(src) and dst.type != src.device.type:
                 self.events[f"copy {src.device.type} -> {dst.type}"] += 1
@@ -73,8 +76,10 @@ class SyncCounter(TorchDispatchMode):
 
 def _expand(t: torch.Tensor, index) -> list:
     index = list(index) if isinstance(index, tuple) else [index]
-    used = sum(i.dim() if torch.is_tensor(i) and i.dtype == torch.bool else int(i is not None and i is not Ellipsis)
-               for i in index)
+    used = sum(
+        i.dim() if torch.is_tensor(i) and i.dtype == torch.bool else int(i is not None and i is not Ellipsis)
+        for i in index
+    )
     out = []
     for i in index:
         out.extend([slice(None)] * (t.dim() - used) if i is Ellipsis else [i])
@@ -163,7 +168,9 @@ def fake_module(module: nn.Module, mode: FakeTensorMode, device: torch.device = 
     for m in module.modules():
         for name, p in list(m._parameters.items()):
             if p is not None:
-                m._parameters[name] = nn.Parameter(mode.from_tensor(p.detach()).to(device), requires_grad=p.requires_grad)
+                m._parameters[name] = nn.Parameter(
+                    mode.from_tensor(p.detach()).to(device), requires_grad=p.requires_grad
+                )
         for name, b in list(m._buffers.items()):
             if b is not None:
                 m._buffers[name] = mode.from_tensor(b).to(device)

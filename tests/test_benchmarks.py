@@ -53,8 +53,23 @@ def test_the_device_check_rehearses_on_the_cpu(real_fmnist_dir, tmp_path):
     import sys
 
     out = tmp_path / "device_check.json"
-    done = subprocess.run([sys.executable, str(REPO / "benchmarks" / "device_check.py"), "--dry-run", "--methods",
-                           "ce", "afcl", "--steps", "2", "--out", str(out)], capture_output=True, text=True, timeout=600)
+    done = subprocess.run(
+        [
+            sys.executable,
+            str(REPO / "benchmarks" / "device_check.py"),
+            "--dry-run",
+            "--methods",
+            "ce",
+            "afcl",
+            "--steps",
+            "2",
+            "--out",
+            str(out),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
     assert done.returncode == 0, done.stdout + done.stderr
     summary = json.loads(out.read_text())
     assert summary["ok"] and summary["dry_run"] and summary["methods"] == ["ce", "afcl"]

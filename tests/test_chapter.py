@@ -40,9 +40,23 @@ def test_figure_is_saved_and_shown_with_caption_and_alt(tmp_path, monkeypatch):
 
 
 def test_summary_frame():
-    rows = [{"method": "ce", "settings": "–", "seeds": [0, 1], "accuracy_mean": 0.5, "accuracy_std": 0.01,
-             "balanced_accuracy_mean": 0.4, "balanced_accuracy_std": None, "many_mean": None, "many_std": None,
-             "medium_mean": 0.3, "medium_std": 0.02, "few_mean": 0.1, "few_std": 0.0}]
+    rows = [
+        {
+            "method": "ce",
+            "settings": "–",
+            "seeds": [0, 1],
+            "accuracy_mean": 0.5,
+            "accuracy_std": 0.01,
+            "balanced_accuracy_mean": 0.4,
+            "balanced_accuracy_std": None,
+            "many_mean": None,
+            "many_std": None,
+            "medium_mean": 0.3,
+            "medium_std": 0.02,
+            "few_mean": 0.1,
+            "few_std": 0.0,
+        }
+    ]
     frame = summary_frame(rows)
     assert frame.loc[("ce", "–"), "accuracy"] == "50.0 ± 1.0" and frame.loc[("ce", "–"), "many"] == "–"
     assert frame.loc[("ce", "–"), "balanced_accuracy"] == "40.0"
@@ -50,9 +64,20 @@ def test_summary_frame():
 
 def test_comparison_frame_reports_differences_and_verdicts():
     def row(method, bal, few):
-        return {"method": method, "settings": "–", "seeds": [0, 1, 2], "dataset": "fmnist", "imbalance": "step",
-                "ratio": 10.0, "profile": "quick", "balanced_accuracy_mean": bal, "balanced_accuracy_std": 0.01,
-                "few_mean": few, "few_std": 0.01}
+        return {
+            "method": method,
+            "settings": "–",
+            "seeds": [0, 1, 2],
+            "dataset": "fmnist",
+            "imbalance": "step",
+            "ratio": 10.0,
+            "profile": "quick",
+            "balanced_accuracy_mean": bal,
+            "balanced_accuracy_std": 0.01,
+            "few_mean": few,
+            "few_std": 0.01,
+        }
+
     frame = comparison_frame([row("ce", 0.67, 0.27), row("bcl", 0.76, 0.50), row("focal", 0.675, 0.275)], "ce")
     assert list(frame.index.get_level_values("method")) == ["bcl", "focal"]
     assert frame.loc[("bcl", "–"), "few Δ"] == "+23.0" and frame.loc[("bcl", "–"), "few vs ce"].startswith("above (p=")

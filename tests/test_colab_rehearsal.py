@@ -19,9 +19,9 @@ import tarfile
 from pathlib import Path
 
 import pytest
-
 from conftest import REPO
 from localhttp import serve
+
 from imbalanced_contrastive.data.files import md5_of_file
 
 SITECUSTOMIZE = '''\
@@ -75,15 +75,38 @@ def test_chapter_runs_on_a_fresh_colab_runtime(chapter, colab_site, fmnist_mirro
     requests: list[str] = []
     with serve(mirror, requests) as url:
         env = {
-            "PATH": os.environ.get("PATH", "/usr/bin:/bin"), "HOME": str(home), "LANG": "C.UTF-8",
-            "PYTHONPATH": str(colab_site), "MPLBACKEND": "Agg", "CI": "true",
-            "REHEARSAL_MIRROR": f"{url}/", "REHEARSAL_FMNIST_MD5": json.dumps(md5),
+            "PATH": os.environ.get("PATH", "/usr/bin:/bin"),
+            "HOME": str(home),
+            "LANG": "C.UTF-8",
+            "PYTHONPATH": str(colab_site),
+            "MPLBACKEND": "Agg",
+            "CI": "true",
+            "REHEARSAL_MIRROR": f"{url}/",
+            "REHEARSAL_FMNIST_MD5": json.dumps(md5),
         }
         proc = subprocess.run(
-            [sys.executable, "-m", "papermill", str(REPO / "notebooks" / f"{chapter}.ipynb"), str(out / f"{chapter}.ipynb"),
-             "-p", "profile", "smoke", "-p", "output_dir", str(out), "--cwd", str(out), "-k", "python3",
-             "--no-progress-bar"],
-            env=env, capture_output=True, text=True, timeout=900,
+            [
+                sys.executable,
+                "-m",
+                "papermill",
+                str(REPO / "notebooks" / f"{chapter}.ipynb"),
+                str(out / f"{chapter}.ipynb"),
+                "-p",
+                "profile",
+                "smoke",
+                "-p",
+                "output_dir",
+                str(out),
+                "--cwd",
+                str(out),
+                "-k",
+                "python3",
+                "--no-progress-bar",
+            ],
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=900,
         )
     assert proc.returncode == 0, f"{chapter} failed on the rehearsed Colab runtime:\n{proc.stderr[-6000:]}"
     downloaded = {p.rsplit("/", 1)[-1] for p in requests}
@@ -134,8 +157,17 @@ def test_cifar10_is_downloaded_with_torchvision(monkeypatch, tmp_path):
     with serve(archive.parent, requests) as url:
         monkeypatch.setattr(CIFAR10, "url", f"{url}/{archive.name}")
         monkeypatch.setattr(CIFAR10, "tgz_md5", md5_of_file(archive))
-        config = make_config("ce", "smoke", "cifar10", download=True, train_per_class=10, test_per_class=1,
-                             ratio=2.0, many_threshold=8, few_threshold=6)
+        config = make_config(
+            "ce",
+            "smoke",
+            "cifar10",
+            download=True,
+            train_per_class=10,
+            test_per_class=1,
+            ratio=2.0,
+            many_threshold=8,
+            few_threshold=6,
+        )
         splits = splits_for(config)  # the download setting goes from the config through the splits
         asked = len(requests)
         again = splits_for(config)  # now in the cache: nothing is downloaded again
@@ -146,9 +178,9 @@ def test_cifar10_is_downloaded_with_torchvision(monkeypatch, tmp_path):
 
 
 def test_dermamnist_is_downloaded_with_medmnist(monkeypatch, tmp_path):
+    from data.test_other_sources import write_dermamnist
     from medmnist import INFO
 
-    from data.test_other_sources import write_dermamnist
     from imbalanced_contrastive.data.dermamnist import load_dermamnist
 
     served = tmp_path / "served"

@@ -4,10 +4,9 @@ the package metadata accepts ranges (so Colab keeps its own torch)."""
 from __future__ import annotations
 
 import re
+
 import tomllib
-
 import yaml
-
 from conftest import REPO
 
 
@@ -42,7 +41,7 @@ def test_required_pins():
 
 def test_package_metadata_uses_ranges_for_torch():
     meta = tomllib.loads((REPO / "pyproject.toml").read_text())["project"]
-    deps = {re.split(r"[<>=!~\[ ]", d, 1)[0]: d for d in meta["dependencies"]}
+    deps = {re.split(r"[<>=!~\[ ]", d, maxsplit=1)[0]: d for d in meta["dependencies"]}
     assert "==" not in deps["torch"] and ">=" in deps["torch"]
     assert "==" not in deps["torchvision"]
     assert {"book", "dev"} <= set(meta["optional-dependencies"])

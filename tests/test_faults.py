@@ -69,8 +69,18 @@ def test_results_table_leaves_out_a_corrupt_record(tmp_path):
 # 2. two processes sharing a runs folder
 def test_two_identical_cli_runs_at_once_share_one_intact_record(tmp_path, real_fmnist_dir):
     runs = tmp_path / "runs"
-    cmd = [sys.executable, "-m", "imbalanced_contrastive", "train", "--method", "supcon", "--profile", "smoke",
-           "--runs-root", str(runs)]
+    cmd = [
+        sys.executable,
+        "-m",
+        "imbalanced_contrastive",
+        "train",
+        "--method",
+        "supcon",
+        "--profile",
+        "smoke",
+        "--runs-root",
+        str(runs),
+    ]
     env = {**os.environ, "CI": "true"}
     seen: list[str] = []
     done = threading.Event()
@@ -89,7 +99,9 @@ def test_two_identical_cli_runs_at_once_share_one_intact_record(tmp_path, real_f
     reader = threading.Thread(target=read_while_running)
     reader.start()
     try:
-        procs = [subprocess.Popen(cmd, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True) for _ in range(2)]
+        procs = [
+            subprocess.Popen(cmd, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True) for _ in range(2)
+        ]
         outs = [p.communicate(timeout=600) for p in procs]
     finally:
         done.set()
@@ -258,6 +270,7 @@ class _Payload:
 
 def test_cifar_loader_refuses_code_in_pickles(tmp_path, monkeypatch):
     from data.test_other_sources import write_cifar10
+
     from imbalanced_contrastive.data.cifar import load_cifar
 
     monkeypatch.chdir(tmp_path)

@@ -72,7 +72,11 @@ def test_identity_augment_reproduces_input():
 def test_named_augmentations_follow_the_dataset():
     light = named_augmentation("light", "fmnist")
     assert (light.scale, light.max_translate, light.jitter, light.flip) == (
-        AUGMENTATIONS["light"]["scale"], AUGMENTATIONS["light"]["max_translate"], AUGMENTATIONS["light"]["jitter"], True)
+        AUGMENTATIONS["light"]["scale"],
+        AUGMENTATIONS["light"]["max_translate"],
+        AUGMENTATIONS["light"]["jitter"],
+        True,
+    )
     assert named_augmentation("strong", "cifar10").scale == (0.5, 1.0)
     x = to_float(torch.randint(0, 256, (64, 1, 28, 28), dtype=torch.uint8), "fmnist")
     g = torch.Generator().manual_seed(0)

@@ -12,14 +12,14 @@ import types
 import jupytext
 import nbformat
 import pytest
+from book_markdown import notebook_to_myst, to_myst
 from bs4 import BeautifulSoup
-from jupytext.compare import compare_notebooks
+from build_book import NOTEBOOKS, book_theorem_labels
+from conftest import REPO
+from jupytext.compare import NotebookDifference, compare_notebooks
 from nbconvert import HTMLExporter
 
-from conftest import REPO
 from imbalanced_contrastive._meta import INSTALL_SPEC, RELEASE_TAG, REPOSITORY_URL, VERSION
-from book_markdown import notebook_to_myst, to_myst
-from build_book import NOTEBOOKS, book_theorem_labels
 from notebooks import GPU_METADATA, INSTALL_MARKER, TRAINING_CHAPTERS, install_cell_source
 
 STEMS = [name.removesuffix(".ipynb") for name in NOTEBOOKS]
@@ -48,7 +48,7 @@ def test_the_pairing_check_fails_on_a_drifted_notebook():
     text = jupytext.read(REPO / "notebooks" / "01_primer.md")
     ipynb = nbformat.read(REPO / "notebooks" / "01_primer.ipynb", as_version=4)
     ipynb.cells[0].source += "\nan edit made only in the .ipynb"
-    with pytest.raises(Exception):
+    with pytest.raises(NotebookDifference, match="an edit made only in the .ipynb"):
         compare_notebooks(ipynb, text, fmt="md:myst")
 
 
@@ -110,7 +110,9 @@ def test_markdown_reads_well_in_plain_jupyter(stem):
     for tag in soup.find_all(string=re.compile(r"\bSolution\b")):
         assert tag.find_parent("summary") is not None, f"{stem}: a solution is visible before it is clicked: {tag!r}"
     for details in soup.find_all("details"):
-        assert details.find("summary") is not None and "open" not in details.attrs, f"{stem}: a <details> must be closed"
+        assert details.find("summary") is not None and "open" not in details.attrs, (
+            f"{stem}: a <details> must be closed"
+        )
 
 
 def test_exercises_have_collapsed_solutions():
@@ -122,18 +124,27 @@ def test_book_markdown_conversion():
     cite = 'as [Khosla et al. (2020)](https://arxiv.org/abs/2004.11362 "cite:khosla2020supcon") showed'
     assert to_myst(cite) == "as {cite:t}`khosla2020supcon` showed"
     block = '> <a id="ent-lem-log"></a>**Lemma (L2: $A(n) = K \\log n$).** Under A2 and A3\n> there is $K$.\n>\n> $$x$$'
-    assert to_myst(block) == ":::{prf:lemma} L2: $A(n) = K \\log n$\n:label: ent-lem-log\nUnder A2 and A3\nthere is $K$.\n\n$$x$$\n:::"
+    assert (
+        to_myst(block)
+        == ":::{prf:lemma} L2: $A(n) = K \\log n$\n:label: ent-lem-log\nUnder A2 and A3\nthere is $K$.\n\n$$x$$\n:::"
+    )
     assert to_myst("> **Proof.** Trivial.") == ":::{prf:proof}\nTrivial.\n:::"
     assert to_myst("> **Note.** stays a quote") == "> **Note.** stays a quote"
     site = "[the appendix](https://imbalanced-contrastive.github.io/companion/paper_specs.html#spec-acl-losses)"
     assert to_myst(f"see {site}.") == "see {ref}`the appendix <spec-acl-losses>`."
     details = "<details><summary>Solution</summary>\n\nIt is $1$.\n\n</details>"
     assert to_myst(details) == ":::{admonition} Solution\n:class: dropdown\nIt is $1$.\n:::"
-    nb = nbformat.v4.new_notebook(cells=[nbformat.v4.new_markdown_cell("See [Lemma L2](#ent-lem-log) and [x](#other)."),
-                                         nbformat.v4.new_markdown_cell(block)])
+    nb = nbformat.v4.new_notebook(
+        cells=[
+            nbformat.v4.new_markdown_cell("See [Lemma L2](#ent-lem-log) and [x](#other)."),
+            nbformat.v4.new_markdown_cell(block),
+        ]
+    )
     notebook_to_myst(nb)
     assert nb.cells[0].source == "See {prf:ref}`Lemma L2 <ent-lem-log>` and [x](#other)."
-    other = nbformat.v4.new_notebook(cells=[nbformat.v4.new_markdown_cell("By [T2](10_entropy_axioms.ipynb#ent-thm-gibbs).")])
+    other = nbformat.v4.new_notebook(
+        cells=[nbformat.v4.new_markdown_cell("By [T2](10_entropy_axioms.ipynb#ent-thm-gibbs).")]
+    )
     notebook_to_myst(other, {"ent-thm-gibbs"})
     assert other.cells[0].source == "By {prf:ref}`T2 <ent-thm-gibbs>`."
 

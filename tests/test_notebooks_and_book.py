@@ -15,10 +15,10 @@ import nbformat
 import papermill as pm
 import pytest
 from bs4 import BeautifulSoup
-
-from conftest import REPO
-from imbalanced_contrastive import REPOSITORY_URL
 from build_book import NOTEBOOKS, build_book, execute_notebooks
+from conftest import REPO
+
+from imbalanced_contrastive import REPOSITORY_URL
 from imbalanced_contrastive.records import RunRecord
 
 # notebook -> (figure folder, figures, number of run records it must produce)
@@ -79,7 +79,9 @@ def smoke_book(tmp_path_factory, real_fmnist_dir):
     write_isic(isic, "Validation", n_per_class=2)
     ci = os.environ.pop("CI", None)
     try:  # the ISIC folder relative to the notebooks' working folder, as a reader would pass it
-        executed = execute_notebooks("smoke", root=root, notebook_parameters={"03_acl_isic.ipynb": {"data_dir": "../../isic"}})
+        executed = execute_notebooks(
+            "smoke", root=root, notebook_parameters={"03_acl_isic.ipynb": {"data_dir": "../../isic"}}
+        )
     finally:
         if ci is not None:
             os.environ["CI"] = ci
@@ -184,16 +186,22 @@ def test_a_wrong_parameter_fails_in_the_first_cells(tmp_path, real_fmnist_dir, n
     out = tmp_path / "out.ipynb"
     runs = Path(os.environ["IMBALANCED_CONTRASTIVE_RUNS"])
     with pytest.raises(pm.PapermillExecutionError) as err:
-        pm.execute_notebook(str(REPO / "notebooks" / name), str(out), parameters={"profile": "smoke",
-                            "output_dir": str(tmp_path), **parameters}, progress_bar=False, kernel_name="python3")
+        pm.execute_notebook(
+            str(REPO / "notebooks" / name),
+            str(out),
+            parameters={"profile": "smoke", "output_dir": str(tmp_path), **parameters},
+            progress_bar=False,
+            kernel_name="python3",
+        )
     assert message in str(err.value)
     nb = json.loads(out.read_text())
     code = [c for c in nb["cells"] if c["cell_type"] == "code"]
     failed = [i for i, c in enumerate(code) if any(o.get("output_type") == "error" for o in c.get("outputs", []))]
     # code cells: parameters, injected parameters, Colab install, then the first cell that checks them
     assert failed == [3], f"{name} failed in code cell {failed}, not in the first cell after the parameters"
-    assert not list(runs.rglob("record.json")) and not list(runs.rglob("checkpoint*")), \
+    assert not list(runs.rglob("record.json")) and not list(runs.rglob("checkpoint*")), (
         "nothing may be trained before the parameters are checked"
+    )
 
 
 def test_every_page_is_clean(built_site):
@@ -237,9 +245,20 @@ def test_the_book_builds_from_a_checkout_with_the_library_installed(tmp_path, re
         shutil.copytree(REPO / folder, checkout / folder, ignore=ignore)
     assert not (checkout / "src").exists()
     proc = subprocess.run(
-        [sys.executable, str(checkout / "tools" / "build_book.py"), "--profile", "smoke", "--execute-only",
-         "--only", "10_entropy_axioms.ipynb"],
-        cwd=tmp_path, capture_output=True, text=True, timeout=600, env={**os.environ, "PYTHONPATH": ""},
+        [
+            sys.executable,
+            str(checkout / "tools" / "build_book.py"),
+            "--profile",
+            "smoke",
+            "--execute-only",
+            "--only",
+            "10_entropy_axioms.ipynb",
+        ],
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=600,
+        env={**os.environ, "PYTHONPATH": ""},
     )
     assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
     assert (checkout / "book" / "_generated" / "10_entropy_axioms.ipynb").is_file()
@@ -248,4 +267,6 @@ def test_the_book_builds_from_a_checkout_with_the_library_installed(tmp_path, re
     library = REPO / "src" / "imbalanced_contrastive"
     book_tools = re.compile(r"^\s*(?:import|from)\s+(?:papermill|jupyter_book|nbformat|nbconvert|jupytext)\b", re.M)
     for module in library.rglob("*.py"):
-        assert not book_tools.search(module.read_text()), f"{module.relative_to(REPO)}: the library must not build the book"
+        assert not book_tools.search(module.read_text()), (
+            f"{module.relative_to(REPO)}: the library must not build the book"
+        )

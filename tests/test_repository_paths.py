@@ -12,14 +12,33 @@ EXTENSIONS = ("md", "py", "ipynb", "yml", "yaml", "toml", "bib", "cfg", "cff", "
 PATH = re.compile(r"(?<![\w/.@:-])((?:\.\./|\./)?(?:[\w.-]+/)*[\w-]+\.(?:" + "|".join(EXTENSIONS) + r"))(?![\w/-])")
 
 GENERATED = (
-    "book/_build/", "book/_generated/", "_generated/", ".venv/", "outputs/", "runs/", "figures/", "$OUT/",
+    "book/_build/",
+    "book/_generated/",
+    "_generated/",
+    ".venv/",
+    "outputs/",
+    "runs/",
+    "figures/",
+    "$OUT/",
 )
 """Folders the build or a run makes (git-ignored): paths below them are not in a checkout."""
 
 MADE_BY_RUNS = {
-    "results.md", "benchmark.md", "record.json", "checkpoint.pt", "requirements.txt",  # pip's, in Binder/Colab text
-    "conf.py", "sitecustomize.py", "__init__.py", "kernel.json", "setup.py", "index.html", "out.ipynb",
+    "results.md",
+    "benchmark.md",
+    "record.json",
+    "checkpoint.pt",
+    "requirements.txt",  # pip's, in Binder/Colab text
+    "conf.py",
+    "sitecustomize.py",
+    "__init__.py",
+    "kernel.json",
+    "setup.py",
+    "index.html",
+    "out.ipynb",
     "empty.ipynb",  # benchmarks/quick_book.py times papermill on it, in a temporary folder
+    "clean.ipynb",  # tests/test_lint.py writes these two in a temporary folder
+    "dirty.ipynb",
 }
 """File names that the build, a run, a test or another tool makes, or that name a convention rather
 than a file of this repository. ``NN_name`` stands for any chapter's name."""
@@ -64,7 +83,10 @@ def test_no_tracked_file_cites_a_path_outside_the_repository():
 def test_the_check_catches_a_dangling_reference(tmp_path, monkeypatch):
     outside = "shared" + "/papers/acl.md"  # spelt in two parts: this file is scanned too
     assert _cited(f"see {outside} section 2.3") == {outside}
-    assert _cited("(acl.md 5.2) and src/imbalanced_contrastive/_meta.py") == {"acl.md", "src/imbalanced_contrastive/_meta.py"}
+    assert _cited("(acl.md 5.2) and src/imbalanced_contrastive/_meta.py") == {
+        "acl.md",
+        "src/imbalanced_contrastive/_meta.py",
+    }
     monkeypatch.setattr("test_repository_paths.REPO", tmp_path)
     (tmp_path / "a.md").write_text(f"Cites {outside} and rescom.md, and b.md.\n")
     (tmp_path / "b.md").write_text("ok")

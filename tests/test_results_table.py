@@ -4,24 +4,36 @@ from __future__ import annotations
 
 import math
 
-from imbalanced_contrastive.records import RunRecord
 import pytest
 from scipy.stats import ttest_ind
 
+from imbalanced_contrastive.records import RunRecord
 from imbalanced_contrastive.results_table import compare_with, find_records, markdown_table, summarize, write_tables
 from imbalanced_contrastive.simulation import pair_frequency_matrix, simulate_pair_counts
 
 
 def _record(method, seed, bal, dataset="cifar100", imbalance="long_tail", ratio=100.0, **loss_params):
-    config = {"method": method, "seed": seed, "dataset": dataset, "imbalance": imbalance, "ratio": ratio,
-              "profile": "paper", "recipe": "bcl", "loss_params": loss_params, "cache_key": f"{method}-{seed}"}
+    config = {
+        "method": method,
+        "seed": seed,
+        "dataset": dataset,
+        "imbalance": imbalance,
+        "ratio": ratio,
+        "profile": "paper",
+        "recipe": "bcl",
+        "loss_params": loss_params,
+        "cache_key": f"{method}-{seed}",
+    }
     metrics = {"accuracy": bal, "balanced_accuracy": bal, "many": 0.9, "medium": None, "few": bal / 2}
     return RunRecord(config=config, metrics=metrics)
 
 
 def test_summary_over_seeds_and_paper_column(tmp_path):
     recs = [_record("bcl", s, b, temperature=0.1) for s, b in ((0, 0.50), (1, 0.52), (2, 0.54))]
-    recs += [_record("bcl", 0, 0.40, temperature=0.2), _record("ce", 0, 0.3, dataset="fmnist", imbalance="step", ratio=10.0)]
+    recs += [
+        _record("bcl", 0, 0.40, temperature=0.2),
+        _record("ce", 0, 0.3, dataset="fmnist", imbalance="step", ratio=10.0),
+    ]
     rows = summarize(recs, methods_order=["ce", "bcl"])
     bcl = [r for r in rows if r["method"] == "bcl"]
     assert len(bcl) == 2, "runs with other settings must not be averaged together"
@@ -47,7 +59,9 @@ def test_dual_imbalance_simulation_matches_the_spec():
 
     sim = simulate_pair_counts(long_tail_counts(500, 100, 100.0), batch_size=128, n_batches=2000, seed=0)
     ratio = sim.batch_positive_pairs[0] / sim.batch_positive_pairs[-1]
-    assert ratio > 300, "positive pairs are imbalanced far beyond the sample ratio (ResCom's dual-imbalance analysis: about 1,000)"
+    assert ratio > 300, (
+        "positive pairs are imbalanced far beyond the sample ratio (ResCom's dual-imbalance analysis: about 1,000)"
+    )
     assert 0.5 < sim.fifo_queue_empty[-1] < 0.75  # spec: 0.624
     weighted = sim.weighted_queue_positive_mass
     assert 0.7 < weighted[0] / weighted[-1] < 1.4  # balanced by the weights and the class-balanced queue
@@ -74,16 +88,23 @@ def test_settings_in_a_different_order_are_one_experiment(tmp_path):
 
 def test_differences_with_the_baseline_are_judged_against_seed_noise():
     few = {"ce": [0.26, 0.28, 0.27], "balanced_softmax": [0.48, 0.50, 0.47], "focal": [0.25, 0.30, 0.28]}
-    recs = [_record(m, s, 2 * v, dataset="fmnist", imbalance="step", ratio=10.0) for m, vs in few.items()
-            for s, v in enumerate(vs)]
+    recs = [
+        _record(m, s, 2 * v, dataset="fmnist", imbalance="step", ratio=10.0)
+        for m, vs in few.items()
+        for s, v in enumerate(vs)
+    ]
     recs.append(_record("bcl", 0, 0.9, dataset="fmnist", imbalance="step", ratio=10.0))  # one seed: no verdict
     recs += [_record("ce", s, 0.1, dataset="cifar100") for s in range(3)]  # other data: never compared
     out = {r["method"]: r for r in compare_with(summarize(recs), "ce", "few")}
     assert set(out) == {"balanced_softmax", "focal"}
-    assert out["balanced_softmax"]["verdict"] == "above" and out["balanced_softmax"]["difference"] == pytest.approx(21.3, abs=0.05)
+    assert out["balanced_softmax"]["verdict"] == "above" and out["balanced_softmax"]["difference"] == pytest.approx(
+        21.3, abs=0.05
+    )
     assert out["focal"]["verdict"] == "within noise"
     for method in out:  # the p-value from the summary statistics is Welch's test on the seeds themselves
-        assert out[method]["p_value"] == pytest.approx(ttest_ind(few[method], few["ce"], equal_var=False).pvalue, abs=1e-4)
+        assert out[method]["p_value"] == pytest.approx(
+            ttest_ind(few[method], few["ce"], equal_var=False).pvalue, abs=1e-4
+        )
     lower = compare_with(summarize(recs), "balanced_softmax", "few")
     assert next(r for r in lower if r["method"] == "ce")["verdict"] == "below"
 

@@ -9,7 +9,6 @@ import re
 import nbformat
 import papermill as pm
 import pytest
-
 from conftest import REPO
 
 THEORY = {
@@ -19,7 +18,7 @@ THEORY = {
 
 # (notebook, exact code snippet, tampered version): each turns a true asserted statement false.
 TAMPERS = [
-    ("10_entropy_axioms.ipynb", "- (A(m) + A(n))) == 0", "- (A(m) - A(n))) == 0"),        # Lemma L1, a sign
+    ("10_entropy_axioms.ipynb", "- (A(m) + A(n))) == 0", "- (A(m) - A(n))) == 0"),  # Lemma L1, a sign
     ("10_entropy_axioms.ipynb", "H(q5[:3]) - sp.log(3)) == 0", "H(q5[:3]) - sp.log(2)) == 0"),  # C1, a constant
     ("11_loss_calculus.ipynb", "prob[k] - sp.Rational(int(k in P_set)", "prob[k] + sp.Rational(int(k in P_set)"),
     ("11_loss_calculus.ipynb", "w_neg = np.where(neg, p / (1 - p), 0.0)", "w_neg = np.where(neg, p / (1 + p), 0.0)"),
@@ -29,8 +28,13 @@ FENCE = re.compile(r"^(?P<fence>`{3,}|:{3,})\{prf:(?P<kind>[a-z]+)\}")
 
 
 def execute(src, dst, output_dir):
-    pm.execute_notebook(str(src), str(dst), parameters={"profile": "smoke", "output_dir": str(output_dir)},
-                        kernel_name="python3", progress_bar=False)
+    pm.execute_notebook(
+        str(src),
+        str(dst),
+        parameters={"profile": "smoke", "output_dir": str(output_dir)},
+        kernel_name="python3",
+        progress_bar=False,
+    )
 
 
 def book_notebook(name):
@@ -56,7 +60,7 @@ def prf_directives(name):
             if not match:
                 continue
             label = None
-            for option in lines[i + 1:]:
+            for option in lines[i + 1 :]:
                 if not option.startswith(":"):
                     break
                 if option.startswith(":label:"):
@@ -122,7 +126,9 @@ def test_citations_exist_and_the_reconstruction_is_flagged():
     for bib in ("references.bib", "theory_references.bib"):
         keys |= set(re.findall(r"^@\w+\{([^,]+),", (REPO / "book" / bib).read_text(), flags=re.M))
     for name in THEORY:
-        cited = {k.strip() for group in re.findall(r"\{cite(?::[tp])?\}`([^`]+)`", markdown(name)) for k in group.split(",")}
+        cited = {
+            k.strip() for group in re.findall(r"\{cite(?::[tp])?\}`([^`]+)`", markdown(name)) for k in group.split(",")
+        }
         assert cited and cited <= keys, cited - keys
     first = nbformat.read(REPO / "notebooks" / "10_entropy_axioms.ipynb", as_version=4).cells[0].source
     assert first.count("> **A reconstruction, not the paper's appendix.**") == 1

@@ -19,8 +19,7 @@ from imbalanced_contrastive.training.checkpoint import CHECKPOINT_FILE
 
 @pytest.fixture(scope="module")
 def splits(real_fmnist_dir):
-    return build_splits("fmnist", train_per_class=150, test_per_class=50, seed=0,
-                        many_threshold=100, few_threshold=20)
+    return build_splits("fmnist", train_per_class=150, test_per_class=50, seed=0, many_threshold=100, few_threshold=20)
 
 
 def _run(splits, epochs, checkpoint_dir=None, on_epoch_end=None, seed=0):
@@ -28,9 +27,17 @@ def _run(splits, epochs, checkpoint_dir=None, on_epoch_end=None, seed=0):
     task = SupervisedTask(build_encoder("small_cnn", 1), splits.num_classes)
     opt = torch.optim.SGD(task.parameters(), lr=0.05, momentum=0.9)
     sched = torch.optim.lr_scheduler.StepLR(opt, step_size=1, gamma=0.5)
-    history = fit(task, splits, opt, LoopConfig(epochs=epochs, batch_size=50, seed=seed, n_views=1, progress=False),
-                  torch.device("cpu"), scheduler=sched, augment=BatchAugment(), checkpoint_dir=checkpoint_dir,
-                  on_epoch_end=on_epoch_end)
+    history = fit(
+        task,
+        splits,
+        opt,
+        LoopConfig(epochs=epochs, batch_size=50, seed=seed, n_views=1, progress=False),
+        torch.device("cpu"),
+        scheduler=sched,
+        augment=BatchAugment(),
+        checkpoint_dir=checkpoint_dir,
+        on_epoch_end=on_epoch_end,
+    )
     return task, history
 
 
@@ -77,9 +84,13 @@ def test_run_record_round_trip(splits, tmp_path):
     emb, lab = sample_embeddings(task.embed, splits.test, device, max_points=64)
     logits = torch.cat([task.predict(torch.zeros(1, 1, 28, 28))])
     record = RunRecord(
-        config={"dataset": "fmnist", "epochs": 1}, history=history,
+        config={"dataset": "fmnist", "epochs": 1},
+        history=history,
         metrics=classification_metrics(torch.arange(10), torch.arange(10), 10, splits.groups),
-        provenance=provenance(device), wall_time_s=1.5, embeddings=emb.numpy(), embedding_labels=lab.numpy(),
+        provenance=provenance(device),
+        wall_time_s=1.5,
+        embeddings=emb.numpy(),
+        embedding_labels=lab.numpy(),
     )
     record.save(tmp_path)
     back = RunRecord.load(tmp_path)

@@ -12,8 +12,8 @@ import subprocess
 
 import pytest
 import yaml
-
 from conftest import REPO
+
 from imbalanced_contrastive._meta import REPOSITORY_URL, SITE_URL
 
 WORKFLOW = REPO / ".github" / "workflows" / "book.yml"
@@ -64,7 +64,9 @@ def test_workflow_structure():
     uses = {step["uses"].split("@")[0]: step for job in jobs.values() for step in job["steps"] if "uses" in step}
     assert uses["actions/upload-pages-artifact"]["with"]["path"] == "book/_build/html"
     assert uses["actions/cache"]["with"]["path"] == "book/_generated/runs", "the run records of the book build"
-    deploy = next(job for job in jobs.values() if any(s.get("uses", "").startswith("actions/deploy-pages") for s in job["steps"]))
+    deploy = next(
+        job for job in jobs.values() if any(s.get("uses", "").startswith("actions/deploy-pages") for s in job["steps"])
+    )
     assert deploy["permissions"] == {"pages": "write", "id-token": "write"}
     assert deploy["environment"]["name"] == "github-pages" and deploy["needs"] == "build"
 
@@ -73,8 +75,12 @@ def test_book_paths_match_the_workflow():
     from build_book import GENERATED_DIR, SITE_DIR
 
     assert GENERATED_DIR == "book/_generated" and SITE_DIR == "book/_build/html"
-    uses = {step["uses"].split("@")[0]: step for job in _workflow()["jobs"].values() for step in job["steps"]
-            if "uses" in step}
+    uses = {
+        step["uses"].split("@")[0]: step
+        for job in _workflow()["jobs"].values()
+        for step in job["steps"]
+        if "uses" in step
+    }
     assert uses["actions/upload-pages-artifact"]["with"]["path"] == SITE_DIR, "the workflow publishes the built site"
     assert uses["actions/cache"]["with"]["path"] == f"{GENERATED_DIR}/runs", "the workflow caches the book's runs"
 
@@ -85,3 +91,62 @@ def test_readme_shows_the_site_and_how_it_is_published():
     assert SITE_URL in readme
     assert f"https://github.com/{slug}/actions/workflows/book.yml/badge.svg" in readme
     assert ".github/workflows/book.yml" in readme
+
+
+# --- every workflow: the test workflow, the weekly Colab run, the book ---------------------------
+
+WORKFLOWS = sorted((REPO / ".github" / "workflows").glob("*.yml"))
+
+
+def _load(path) -> dict:
+    flow = yaml.safe_load(path.read_text())
+    flow["on"] = flow.pop(True, flow.get("on"))
+    return flow
+
+
+@pytest.mark.parametrize("path", WORKFLOWS, ids=[p.stem for p in WORKFLOWS])
+def test_every_workflow_step_calls_an_existing_makefile_target(path):
+    targets = _makefile_targets()
+    flow = _load(path)
+    for name, job in flow["jobs"].items():
+        assert job.get("runs-on") and job.get("steps"), f"{path.name}: job {name} needs runs-on and steps"
+        for step in job["steps"]:
+            assert ("uses" in step) != ("run" in step), f"{path.name}: a step needs exactly one of uses/run: {step}"
+            if "uses" in step:
+                assert re.fullmatch(r"[\w.-]+/[\w.-]+@v\d+", step["uses"]), f"pin actions to a major version: {step}"
+                continue
+            words = step["run"].split()
+            assert words[0] == "make" or words[:2] == ["sudo", "make"], f"{path.name}: not a make call: {step['run']!r}"
+            called = [w for w in words[words.index("make") + 1 :] if not w.startswith("-") and "=" not in w]
+            assert called and set(called) <= targets, f"{path.name}: {step['run']!r} names unknown targets"
+
+
+def test_the_test_workflow_runs_make_test_on_pushes_and_pull_requests():
+    flow = _load(REPO / ".github" / "workflows" / "test.yml")
+    assert "pull_request" in flow["on"] and flow["on"]["push"]["branches"] == ["main"]
+    (job,) = flow["jobs"].values()
+    assert [s["run"] for s in job["steps"] if "run" in s][-1] == "make test", "the README's test command"
+    setup = next(s for s in job["steps"] if s.get("uses", "").startswith("actions/setup-python"))
+    assert setup["with"]["cache"] == "pip", "pip downloads are cached between runs"
+    assert job["env"]["CI"] == "true"
+
+
+def test_the_colab_workflow_runs_two_chapters_weekly_in_colabs_image():
+    flow = _load(REPO / ".github" / "workflows" / "colab.yml")
+    assert flow["on"]["schedule"] and "workflow_dispatch" in flow["on"] and "pull_request" in flow["on"]
+    (job,) = flow["jobs"].values()
+    assert job["container"]["image"].startswith("us-docker.pkg.dev/colab-images/public/runtime")
+    assert [s["run"] for s in job["steps"] if "run" in s] == ["make colab-chapters"]
+    makefile = (REPO / "Makefile").read_text()
+    rule = makefile.split("\ncolab-chapters:")[1].split("\n\n")[0]
+    chapters = re.search(r"COLAB_CHAPTERS := (.*)", makefile).group(1).split()
+    assert chapters == ["notebooks/01_primer.ipynb", "notebooks/02_acl_fmnist.ipynb"]
+    assert all((REPO / c).is_file() for c in chapters)
+    assert "-p profile smoke" in rule and "import google.colab" in rule, "smoke profile; the kernel as Colab's"
+
+
+def test_readme_shows_every_workflows_badge():
+    readme = (REPO / "README.md").read_text()
+    slug = REPOSITORY_URL.removeprefix("https://github.com/")
+    for path in WORKFLOWS:
+        assert f"https://github.com/{slug}/actions/workflows/{path.name}/badge.svg" in readme, path.name

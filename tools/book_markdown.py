@@ -24,8 +24,14 @@ import re
 from imbalanced_contrastive._meta import SITE_URL
 
 PROOF_KINDS = {
-    "Axiom": "axiom", "Definition": "definition", "Lemma": "lemma", "Theorem": "theorem",
-    "Proposition": "proposition", "Corollary": "corollary", "Remark": "remark", "Proof": "proof",
+    "Axiom": "axiom",
+    "Definition": "definition",
+    "Lemma": "lemma",
+    "Theorem": "theorem",
+    "Proposition": "proposition",
+    "Corollary": "corollary",
+    "Remark": "remark",
+    "Proof": "proof",
 }
 """Bold lead words of theorem-like blockquotes -> sphinx-proof directive names."""
 
@@ -33,7 +39,8 @@ _SITE_LINK = re.compile(r"\[([^\]]+)\]\(" + re.escape(SITE_URL) + r"[\w-]+\.html
 _CITE = re.compile(r'\[([^\]]+)\]\((\S+) "cite:([\w:-]+)"\)')
 _DETAILS = re.compile(r"<details>\s*<summary>(.*?)</summary>\s*\n(.*?)\n\s*</details>", re.S)
 _HEAD = re.compile(
-    r'^(?:<a id="(?P<label>[\w:-]+)"></a>)?\*\*(?P<kind>' + "|".join(PROOF_KINDS)
+    r'^(?:<a id="(?P<label>[\w:-]+)"></a>)?\*\*(?P<kind>'
+    + "|".join(PROOF_KINDS)
     + r")(?: \((?P<title>.+?)\))?\.\*\*\s*(?P<rest>.*)$"
 )
 

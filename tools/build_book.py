@@ -90,14 +90,24 @@ def execute_notebooks(
     for i, name in enumerate(chosen, start=1):
         t0 = time.perf_counter()
         # output_dir is relative to the notebook's working folder, so no machine path reaches a page
-        params = {"profile": profile, "output_dir": ".", **(parameters or {}),
-                  **(notebook_parameters or {}).get(name, {})}
+        params = {
+            "profile": profile,
+            "output_dir": ".",
+            **(parameters or {}),
+            **(notebook_parameters or {}).get(name, {}),
+        }
         target = out / name
         print(f"[{i}/{len(chosen)}] {name} ({profile})", flush=True)
         with _book_environment(out / "runs"):
             pm.execute_notebook(
-                str(root / "notebooks" / name), str(target), parameters=params, cwd=str(out),
-                progress_bar=False, kernel_name="python3", report_mode=False, stderr_file=_ProgressLines(),
+                str(root / "notebooks" / name),
+                str(target),
+                parameters=params,
+                cwd=str(out),
+                progress_bar=False,
+                kernel_name="python3",
+                report_mode=False,
+                stderr_file=_ProgressLines(),
                 extra_arguments=["--IPKernelApp.log_level=ERROR"],  # the kernel's own notices stay out of the terminal
             )
         prepare_for_book(target, labels)
@@ -205,8 +215,10 @@ def fix_launch_links(html: Path) -> int:
 
     slug = REPOSITORY_URL.removeprefix("https://github.com/")
     replacements = [
-        (f"colab.research.google.com/github/{slug}/blob/{REPOSITORY_BRANCH}/book/_generated/",
-         f"colab.research.google.com/github/{slug}/blob/{REPOSITORY_BRANCH}/notebooks/"),
+        (
+            f"colab.research.google.com/github/{slug}/blob/{REPOSITORY_BRANCH}/book/_generated/",
+            f"colab.research.google.com/github/{slug}/blob/{REPOSITORY_BRANCH}/notebooks/",
+        ),
     ]
     changed = 0
     for page in html.rglob("*.html"):
@@ -232,8 +244,14 @@ def build_book(root: Path | None = None) -> Path:
     bundle_mathjax(book)
     with tempfile.TemporaryDirectory(prefix="book-build-", dir=book) as tmp:
         cmd = [
-            str(Path(sys.executable).with_name("jupyter-book")), "build", str(book), "-W", "-n", "--keep-going",
-            "--path-output", tmp,
+            str(Path(sys.executable).with_name("jupyter-book")),
+            "build",
+            str(book),
+            "-W",
+            "-n",
+            "--keep-going",
+            "--path-output",
+            tmp,
         ]
         t0 = time.perf_counter()
         result = subprocess.run(cmd, cwd=root)
@@ -259,8 +277,9 @@ def build_book(root: Path | None = None) -> Path:
 def main(argv: list[str] | None = None) -> int:
     import argparse
 
-    parser = argparse.ArgumentParser(prog="python tools/build_book.py", description=__doc__,
-                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        prog="python tools/build_book.py", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--profile", default="quick", help="smoke | quick | paper (default: quick)")
     parser.add_argument("--root", type=Path, default=ROOT, help="the checkout (default: this script's)")
     parser.add_argument("--only", nargs="*", metavar="NOTEBOOK", help="execute only these notebooks (file names)")

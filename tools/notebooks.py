@@ -17,6 +17,7 @@ or an install cell from :func:`install_cell_source`.
 
 from __future__ import annotations
 
+import subprocess
 import sys
 from pathlib import Path
 
@@ -49,7 +50,8 @@ def install_cell_source() -> str:
     """
     return (
         f"{INSTALL_MARKER}, release {VERSION} (skipped when it is installed).\n"
-        "import importlib.metadata, sys\n"
+        "import importlib.metadata\n"
+        "import sys\n\n"
         'installed = {d.metadata["Name"]: d.version for d in importlib.metadata.distributions()}\n'
         f'if "google.colab" in sys.modules and installed.get("imbalanced-contrastive") != "{VERSION}":\n'
         f'    %pip install "{INSTALL_SPEC}"'
@@ -110,5 +112,45 @@ def sync() -> None:
     print(f"synced {len(paths)} notebooks" + (f"; rewrote {', '.join(changed)}" if changed else ""))
 
 
+def cells_with_outputs(paths: list[Path]) -> list[str]:
+    """``"<notebook>: cell <n>"`` for every code cell of the ``.ipynb`` files ``paths`` that holds
+    outputs or an execution count (committed notebooks are stored without either)."""
+    found = []
+    for path in paths:
+        nb = nbformat.read(path, as_version=4)
+        for n, cell in enumerate(nb.cells, start=1):
+            if cell.cell_type == "code" and (cell.get("outputs") or cell.get("execution_count") is not None):
+                found.append(f"{path.name}: cell {n}")
+    return found
+
+
+def pairs_in_step() -> bool:
+    """Whether :func:`sync` leaves ``notebooks/`` as it is in git's index (nothing to stage)."""
+    sync()
+    done = subprocess.run(["git", "diff", "--quiet", "--", str(NOTEBOOKS)], cwd=ROOT)
+    return done.returncode == 0
+
+
+def main(argv: list[str]) -> int:
+    """``notebooks.py``: sync every pair. ``--check-pairs``: sync, and fail (exit 1) when that
+    changed a notebook (stage the changes). ``--check-outputs [notebooks]``: fail (exit 1, naming
+    the cells) when a notebook (default: every chapter's ``.ipynb``) holds outputs."""
+    if argv[:1] == ["--check-outputs"]:
+        paths = [Path(a) for a in argv[1:]] or [p.with_suffix(".ipynb") for p in text_sources()]
+        found = cells_with_outputs(paths)
+        for where in found:
+            print(f"{where} holds outputs: clear them (Jupyter: Edit > Clear outputs of all cells)", file=sys.stderr)
+        return 1 if found else 0
+    if argv == ["--check-pairs"]:
+        if pairs_in_step():
+            return 0
+        print("make notebooks changed notebooks/: review and stage its changes", file=sys.stderr)
+        return 1
+    if argv:
+        raise SystemExit(f"usage: python tools/notebooks.py [--check-pairs | --check-outputs [notebooks]]; got {argv}")
+    sync()
+    return 0
+
+
 if __name__ == "__main__":
-    sys.exit(sync())
+    sys.exit(main(sys.argv[1:]))

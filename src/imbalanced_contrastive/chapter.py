@@ -4,14 +4,16 @@ parameters, calls and figures only.
 A :class:`Chapter` is made once, right after a notebook's parameters: it checks the profile, keeps
 the settings every run of the chapter shares, builds configs (:meth:`Chapter.config`), runs them
 through the shared runs folder (:meth:`Chapter.run`; cached, so re-running a notebook loads its
-runs), shows results (:meth:`Chapter.table`, :func:`summary_frame`, :func:`comparison_frame`) and saves and shows figures
+runs), shows results (:meth:`Chapter.table`, :func:`summary_frame`, :func:`comparison_frame`) and saves and shows
+figures
 with a caption and alt text (:meth:`Chapter.figure`).
 """
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from pathlib import Path
-from typing import Any, Iterable
+from typing import Any
 
 import matplotlib.pyplot as plt
 
@@ -40,8 +42,15 @@ class Chapter:
             anything runs).
     """
 
-    def __init__(self, name: str, profile: str, dataset: str = "fmnist", output_dir: str | Path = ".",
-                 datasets: tuple[str, ...] | None = None, **settings: Any) -> None:
+    def __init__(
+        self,
+        name: str,
+        profile: str,
+        dataset: str = "fmnist",
+        output_dir: str | Path = ".",
+        datasets: tuple[str, ...] | None = None,
+        **settings: Any,
+    ) -> None:
         if datasets is not None and dataset not in datasets:
             raise ValueError(f"dataset must be one of {datasets} in this chapter; got {dataset!r}")
         self.name, self.profile, self.dataset = name, check_profile(profile), dataset
@@ -79,8 +88,17 @@ def summary_frame(rows: Iterable[dict], metrics: Iterable[str] = METRICS):
             return "–"
         return f"{100 * mean:.1f} ± {100 * std:.1f}" if std is not None else f"{100 * mean:.1f}"
 
-    return pd.DataFrame([{"method": r["method"], "settings": r["settings"], "seeds": len(r["seeds"]),
-                          **{m: cell(r, m) for m in metrics}} for r in rows]).set_index(["method", "settings"])
+    return pd.DataFrame(
+        [
+            {
+                "method": r["method"],
+                "settings": r["settings"],
+                "seeds": len(r["seeds"]),
+                **{m: cell(r, m) for m in metrics},
+            }
+            for r in rows
+        ]
+    ).set_index(["method", "settings"])
 
 
 def comparison_frame(rows: Iterable[dict], baseline: str, metrics: Iterable[str] = ("balanced_accuracy", "few")):

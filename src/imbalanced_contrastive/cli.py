@@ -68,52 +68,78 @@ def _cmd_train(args: argparse.Namespace) -> int:
 
 
 def _cmd_data(args: argparse.Namespace) -> int:
-    from imbalanced_contrastive.data.fashion_mnist import locate_fashion_mnist, load_fashion_mnist
+    from imbalanced_contrastive.data.fashion_mnist import load_fashion_mnist, locate_fashion_mnist
 
-    where = locate_fashion_mnist(args.data_dir)
-    if where is None:
-        try:
-            load_fashion_mnist(args.data_dir, download=args.download)
-        except FileNotFoundError as err:
-            print(err, file=sys.stderr)
-            return 1
+    try:
         where = locate_fashion_mnist(args.data_dir)
-    train, test = load_fashion_mnist(args.data_dir)
+        if where is None:
+            load_fashion_mnist(args.data_dir, download=args.download)
+            where = locate_fashion_mnist(args.data_dir)
+        train, test = load_fashion_mnist(args.data_dir)
+    except (FileNotFoundError, ValueError, OSError) as err:  # missing, corrupt or unreadable files: the
+        print(f"error: {err}", file=sys.stderr)  # loader's message names the file
+        return 1
     print(f"fmnist: {where} ({len(train)} train, {len(test)} test images; checksums verified)")
     return 0
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="python -m imbalanced_contrastive", description=__doc__,
-                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        prog="python -m imbalanced_contrastive",
+        description=__doc__,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
     sub = parser.add_subparsers(dest="command", required=True)
     from imbalanced_contrastive.data.catalogue import DATASETS
     from imbalanced_contrastive.training.config import CONFIG_FIELDS
     from imbalanced_contrastive.training.recipes import METHODS, describe_methods
 
     p = sub.add_parser(
-        "train", help="train and evaluate one method", formatter_class=argparse.RawDescriptionHelpFormatter,
+        "train",
+        help="train and evaluate one method",
+        formatter_class=argparse.RawDescriptionHelpFormatter,
         description="Train one method with a profile's settings; --set overrides any config field or loss parameter.",
-        epilog="methods, their recipe family and default loss parameters:\n" + describe_methods()
+        epilog="methods, their recipe family and default loss parameters:\n"
+        + describe_methods()
         + "\n\nconfig fields accepted by --set (method, profile and dataset have their own options):\n  "
         + ", ".join(f for f in CONFIG_FIELDS if f not in ("method", "profile", "dataset"))
         + "\n\nexample:\n  python -m imbalanced_contrastive train --method afcl --dataset fmnist --profile quick "
         "--set gamma=2 --set eta=100 --out results/afcl-quick",
     )
-    p.add_argument("--method", "--recipe", dest="method", required=True, choices=sorted(METHODS), metavar="METHOD",
-                   help="one of: " + ", ".join(METHODS) + " (--recipe is the former spelling)")
+    p.add_argument(
+        "--method",
+        "--recipe",
+        dest="method",
+        required=True,
+        choices=sorted(METHODS),
+        metavar="METHOD",
+        help="one of: " + ", ".join(METHODS) + " (--recipe is the former spelling)",
+    )
     p.add_argument("--dataset", default="fmnist", choices=DATASETS)
     p.add_argument("--profile", choices=PROFILES, default="quick")
-    p.add_argument("--set", action="append", type=parse_setting, metavar="KEY=VALUE",
-                   help="override a config field or loss parameter (repeatable)")
+    p.add_argument(
+        "--set",
+        action="append",
+        type=parse_setting,
+        metavar="KEY=VALUE",
+        help="override a config field or loss parameter (repeatable)",
+    )
     p.add_argument("--seed", type=int, default=None)
     p.add_argument("--epochs", type=int, default=None)
     p.add_argument("--device", default=None, help="auto (default: CUDA if available, else the CPU), cpu, cuda, cuda:N")
     p.add_argument("--data-dir", dest="data_dir", default=None, help="dataset folder tried first")
-    p.add_argument("--download", action="store_true",
-                   help="download the dataset into the user cache when no local copy is found (needs the internet)")
+    p.add_argument(
+        "--download",
+        action="store_true",
+        help="download the dataset into the user cache when no local copy is found (needs the internet)",
+    )
     p.add_argument("--out", default=None, help="also write the record (record.json, embeddings.npz) here")
-    p.add_argument("--runs-root", default=None, help="the runs folder, shared with the notebooks (default $IMBALANCED_CONTRASTIVE_RUNS or ~/.cache/imbalanced_contrastive/runs)")
+    p.add_argument(
+        "--runs-root",
+        default=None,
+        help="the runs folder, shared with the notebooks "
+        "(default $IMBALANCED_CONTRASTIVE_RUNS or ~/.cache/imbalanced_contrastive/runs)",
+    )
     p.add_argument("--no-cache", action="store_true", help="train even if an identical run is cached")
     p.set_defaults(func=_cmd_train)
     p = sub.add_parser("data", help="check that Fashion-MNIST is available offline")

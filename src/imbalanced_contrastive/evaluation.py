@@ -4,7 +4,7 @@ the confusion matrix, and embedding extraction."""
 
 from __future__ import annotations
 
-from typing import Callable
+from collections.abc import Callable
 
 import torch
 
@@ -16,7 +16,9 @@ from imbalanced_contrastive.data.views import to_float
 def confusion_matrix(preds: torch.Tensor, labels: torch.Tensor, num_classes: int) -> torch.Tensor:
     """Counts ``M[true, predicted]``. Shape: ``[num_classes, num_classes]`` (``int64``)."""
     if preds.shape != labels.shape or preds.dim() != 1:
-        raise ValueError(f"preds and labels must be 1-D of equal length; got {tuple(preds.shape)}, {tuple(labels.shape)}")
+        raise ValueError(
+            f"preds and labels must be 1-D of equal length; got {tuple(preds.shape)}, {tuple(labels.shape)}"
+        )
     idx = labels.long() * num_classes + preds.long()
     return torch.bincount(idx, minlength=num_classes * num_classes).view(num_classes, num_classes)
 
@@ -54,8 +56,12 @@ def classification_metrics(
 
 
 def map_dataset(
-    fn: Callable[[torch.Tensor], torch.Tensor], data: ImageArrayDataset, device: torch.device, batch_size: int = 512,
-    precision: str = "fp32", to_host: bool = True,
+    fn: Callable[[torch.Tensor], torch.Tensor],
+    data: ImageArrayDataset,
+    device: torch.device,
+    batch_size: int = 512,
+    precision: str = "fp32",
+    to_host: bool = True,
 ) -> torch.Tensor:
     """Apply ``fn`` to standardised batches of ``data`` on ``device`` and concatenate the outputs.
 
@@ -80,11 +86,15 @@ def map_dataset(
 
 
 def sample_embeddings(
-    embed: Callable[[torch.Tensor], torch.Tensor], data: ImageArrayDataset, device: torch.device,
-    max_points: int = 2000, seed: int = 0, precision: str = "fp32",
+    embed: Callable[[torch.Tensor], torch.Tensor],
+    data: ImageArrayDataset,
+    device: torch.device,
+    max_points: int = 2000,
+    seed: int = 0,
+    precision: str = "fp32",
 ) -> tuple[torch.Tensor, torch.Tensor]:
     """A seeded, fixed-size sample of embeddings with their labels (for UMAP figures)."""
     g = torch.Generator().manual_seed(seed)
-    idx = torch.randperm(len(data), generator=g)[: max_points].sort().values
+    idx = torch.randperm(len(data), generator=g)[:max_points].sort().values
     sub = data.subset(idx)
     return map_dataset(embed, sub, device, precision=precision), sub.labels.clone()

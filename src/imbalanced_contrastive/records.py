@@ -91,6 +91,7 @@ class RunRecord:
         out = Path(directory)
         out.mkdir(parents=True, exist_ok=True)
         if self.embeddings is not None:
+
             def write_npz(tmp: Path) -> None:
                 with open(tmp, "wb") as f:
                     np.savez_compressed(f, embeddings=self.embeddings.astype(np.float32), labels=self.embedding_labels)
@@ -101,7 +102,7 @@ class RunRecord:
         return out / RECORD_FILE
 
     @classmethod
-    def load(cls, directory: str | Path) -> "RunRecord":
+    def load(cls, directory: str | Path) -> RunRecord:
         """Read a record written by :meth:`save`.
 
         Raises:
@@ -120,7 +121,9 @@ class RunRecord:
             raise CorruptRecordError(f"run record {path} is not a JSON object")
         version = d.pop("schema_version", None)
         if version != SCHEMA_VERSION:
-            raise CorruptRecordError(f"{path} has schema version {version}; this library reads version {SCHEMA_VERSION}")
+            raise CorruptRecordError(
+                f"{path} has schema version {version}; this library reads version {SCHEMA_VERSION}"
+            )
         known = {f.name for f in fields(cls)} - {"embeddings", "embedding_labels"}
         if set(d) != known or not isinstance(d.get("config"), dict) or not isinstance(d.get("metrics"), dict):
             raise CorruptRecordError(f"run record {path} does not have the record's fields {sorted(known)}")

@@ -10,9 +10,9 @@ import json
 import math
 import warnings
 from collections import defaultdict
+from collections.abc import Iterable
 from importlib import resources
 from pathlib import Path
-from typing import Iterable
 
 from imbalanced_contrastive.records import RECORD_FILE, CorruptRecordError, RunRecord
 from imbalanced_contrastive.training.config import NOT_SETTINGS
@@ -34,7 +34,10 @@ def paper_results() -> tuple[dict[tuple[str, str, float, str], tuple[str, str]],
         if row["method"] == "*":
             none[row["dataset"]] = row["source"]
         else:
-            reported[(row["dataset"], row["imbalance"], float(row["ratio"]), row["method"])] = (row["reported"], row["source"])
+            reported[(row["dataset"], row["imbalance"], float(row["ratio"]), row["method"])] = (
+                row["reported"],
+                row["source"],
+            )
     return reported, none
 
 
@@ -82,26 +85,52 @@ def summarize(records: Iterable[RunRecord], methods_order: Iterable[str] | None 
     order = list(methods_order or [])
     rows = []
     for (setting, method, _), recs in groups.items():
-        row: dict = {"dataset": setting[0], "imbalance": setting[1], "ratio": setting[2], "profile": setting[3],
-                     "method": method, "settings": describe_settings(recs[0].config),
-                     "seeds": sorted(int(r.config["seed"]) for r in recs)}
+        row: dict = {
+            "dataset": setting[0],
+            "imbalance": setting[1],
+            "ratio": setting[2],
+            "profile": setting[3],
+            "method": method,
+            "settings": describe_settings(recs[0].config),
+            "seeds": sorted(int(r.config["seed"]) for r in recs),
+        }
         for m in METRICS:
             vals = [r.metrics.get(m) for r in recs if r.metrics.get(m) is not None]
             row[f"{m}_mean"] = sum(vals) / len(vals) if vals else None
-            row[f"{m}_std"] = (math.sqrt(sum((v - row[f'{m}_mean']) ** 2 for v in vals) / (len(vals) - 1))
-                               if len(vals) > 1 else None)
+            row[f"{m}_std"] = (
+                math.sqrt(sum((v - row[f"{m}_mean"]) ** 2 for v in vals) / (len(vals) - 1)) if len(vals) > 1 else None
+            )
         known, none = paper_results()
         reported = known.get((setting[0], setting[1], setting[2], method))
         row["paper_reported"] = reported[0] if reported else None
         row["paper_source"] = reported[1] if reported else none.get(setting[0], "not reported by the papers")
         rows.append(row)
     rank = {m: i for i, m in enumerate(order)}
-    rows.sort(key=lambda r: (r["dataset"], r["imbalance"], r["ratio"], r["profile"], rank.get(r["method"], len(rank)), r["method"]))
+    rows.sort(
+        key=lambda r: (
+            r["dataset"],
+            r["imbalance"],
+            r["ratio"],
+            r["profile"],
+            rank.get(r["method"], len(rank)),
+            r["method"],
+        )
+    )
     return rows
 
 
-SHORT = {"temperature": "τ", "gamma": "γ", "eta": "η", "balance_strength": "ρ", "feature_scale": "λ", "margin": "m",
-         "beta": "β", "hard_positives": "Qp", "hard_negatives": "Qn", "normalization": "norm"}
+SHORT = {
+    "temperature": "τ",
+    "gamma": "γ",
+    "eta": "η",
+    "balance_strength": "ρ",
+    "feature_scale": "λ",
+    "margin": "m",
+    "beta": "β",
+    "hard_positives": "Qp",
+    "hard_negatives": "Qn",
+    "normalization": "norm",
+}
 
 
 def describe_settings(config: dict) -> str:
@@ -133,15 +162,21 @@ def markdown_table(rows: list[dict]) -> str:
         return f"[{notes.index(text) + 1}]"
 
     lines = [
-        "| data | profile | method | loss settings | seeds | accuracy | balanced acc. | many | medium | few | paper reported (top-1 %) |",
+        "| data | profile | method | loss settings | seeds | accuracy | balanced acc. | many | medium | few "
+        "| paper reported (top-1 %) |",
         "|---|---|---|---|---|---|---|---|---|---|---|",
     ]
     for r in rows:
         data = f"{r['dataset']} {r['imbalance']} {r['ratio']:g}"
-        paper = f"{r['paper_reported']} {note(r['paper_source'])}" if r["paper_reported"] else f"not reported {note(r['paper_source'])}"
+        paper = (
+            f"{r['paper_reported']} {note(r['paper_source'])}"
+            if r["paper_reported"]
+            else f"not reported {note(r['paper_source'])}"
+        )
         lines.append(
             f"| {data} | {r['profile']} | {r['method']} | {r['settings']} | {len(r['seeds'])} | "
-            f"{_fmt(r['accuracy_mean'], r['accuracy_std'])} | {_fmt(r['balanced_accuracy_mean'], r['balanced_accuracy_std'])} | "
+            f"{_fmt(r['accuracy_mean'], r['accuracy_std'])} | "
+            f"{_fmt(r['balanced_accuracy_mean'], r['balanced_accuracy_std'])} | "
             f"{_fmt(r['many_mean'], r['many_std'])} | {_fmt(r['medium_mean'], r['medium_std'])} | "
             f"{_fmt(r['few_mean'], r['few_std'])} | {paper} |"
         )
@@ -157,8 +192,11 @@ def write_tables(rows: list[dict], out_dir: str | Path, stem: str = "results") -
     md = out / f"{stem}.md"
     md.write_text(markdown_table(rows) if rows else "No run records were found.\n")
     path = out / f"{stem}.csv"
-    fields = ["dataset", "imbalance", "ratio", "profile", "method", "settings", "seeds"] + [
-        f"{m}_{s}" for m in METRICS for s in ("mean", "std")] + ["paper_reported", "paper_source"]
+    fields = (
+        ["dataset", "imbalance", "ratio", "profile", "method", "settings", "seeds"]
+        + [f"{m}_{s}" for m in METRICS for s in ("mean", "std")]
+        + ["paper_reported", "paper_source"]
+    )
     with open(path, "w", newline="") as f:
         writer = csv.DictWriter(f, fieldnames=fields)
         writer.writeheader()
@@ -201,8 +239,10 @@ def compare_with(rows: list[dict], baseline: str, metric: str = "few", level: fl
 
     bases = {_data_of(r): r for r in rows if r["method"] == baseline and usable(r)}
     if not bases:
-        raise ValueError(f"no summary row of baseline {baseline!r} has {metric!r} over two or more seeds; "
-                         f"methods present: {sorted({r['method'] for r in rows})}")
+        raise ValueError(
+            f"no summary row of baseline {baseline!r} has {metric!r} over two or more seeds; "
+            f"methods present: {sorted({r['method'] for r in rows})}"
+        )
     out = []
     for row in rows:
         base = bases.get(_data_of(row))
@@ -212,12 +252,28 @@ def compare_with(rows: list[dict], baseline: str, metric: str = "few", level: fl
         if a[f"{metric}_std"] == 0 and b[f"{metric}_std"] == 0:
             p = 0.0 if a[f"{metric}_mean"] != b[f"{metric}_mean"] else 1.0
         else:
-            p = float(ttest_ind_from_stats(a[f"{metric}_mean"], a[f"{metric}_std"], len(a["seeds"]),
-                                           b[f"{metric}_mean"], b[f"{metric}_std"], len(b["seeds"]), equal_var=False).pvalue)
+            p = float(
+                ttest_ind_from_stats(
+                    a[f"{metric}_mean"],
+                    a[f"{metric}_std"],
+                    len(a["seeds"]),
+                    b[f"{metric}_mean"],
+                    b[f"{metric}_std"],
+                    len(b["seeds"]),
+                    equal_var=False,
+                ).pvalue
+            )
         diff = 100 * (a[f"{metric}_mean"] - b[f"{metric}_mean"])
         verdict = "within noise" if p >= level else ("above" if diff > 0 else "below")
-        out.append({"method": row["method"], "settings": row["settings"], "difference": round(diff, 1),
-                    "p_value": round(p, 4), "verdict": verdict})
+        out.append(
+            {
+                "method": row["method"],
+                "settings": row["settings"],
+                "difference": round(diff, 1),
+                "p_value": round(p, 4),
+                "verdict": verdict,
+            }
+        )
     return out
 
 
@@ -232,6 +288,11 @@ def records_frame(records: dict):
     rows = []
     for name, r in records.items():
         m = r.metrics
-        rows.append({"run": name, **{k: (100 * m[k] if m.get(k) is not None else None) for k in METRICS},
-                     "train time (s)": round(r.wall_time_s, 1)})
+        rows.append(
+            {
+                "run": name,
+                **{k: (100 * m[k] if m.get(k) is not None else None) for k in METRICS},
+                "train time (s)": round(r.wall_time_s, 1),
+            }
+        )
     return pd.DataFrame(rows).set_index("run").round(1)

@@ -1,4 +1,5 @@
-"""The "dual class-imbalance" of supervised contrastive learning (ResCom; ``book/paper_specs.md``, ``spec-rescom-dual``):
+"""The "dual class-imbalance" of supervised contrastive learning
+(ResCom; ``book/paper_specs.md``, ``spec-rescom-dual``):
 how many positive pairs and queue keys each class gets per batch, with and without the
 class-balanced queue and effective-number weights. Pure numpy: no training."""
 
@@ -34,8 +35,13 @@ class PairCounts:
 
 
 def simulate_pair_counts(
-    class_counts, batch_size: int = 128, n_batches: int = 2000, fifo_size: int = 1024, hard_positives: int = 1,
-    beta: float = 0.999999, seed: int = 0,
+    class_counts,
+    batch_size: int = 128,
+    n_batches: int = 2000,
+    fifo_size: int = 1024,
+    hard_positives: int = 1,
+    beta: float = 0.999999,
+    seed: int = 0,
 ) -> PairCounts:
     """Monte-Carlo pair counts of two-view SupCon batches drawn i.i.d. from ``class_counts``.
 

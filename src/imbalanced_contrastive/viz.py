@@ -5,8 +5,8 @@ from __future__ import annotations
 
 import base64
 import html
+from collections.abc import Sequence
 from pathlib import Path
-from typing import Sequence
 
 import matplotlib.pyplot as plt
 import numpy as np
@@ -117,7 +117,10 @@ def umap_embed(embeddings: np.ndarray, seed: int = 0, n_neighbors: int = 15, min
 
 
 def plot_umap_grid(
-    records: dict, classes: Sequence[str] | None = None, group_of_class: Sequence[str] | None = None, seed: int = 0,
+    records: dict,
+    classes: Sequence[str] | None = None,
+    group_of_class: Sequence[str] | None = None,
+    seed: int = 0,
     point_size: float = 4.0,
 ) -> plt.Figure:
     """UMAP of each run's test-embedding sample, side by side: top row coloured by class, bottom row
@@ -135,7 +138,9 @@ def plot_umap_grid(
         groups = np.array([group_of_class[int(c)] for c in labels])
         for c in np.unique(labels):
             m = labels == c
-            axes[0, j].scatter(xy[m, 0], xy[m, 1], s=point_size, color=palette[int(c)], label=classes[int(c)], alpha=0.8)
+            axes[0, j].scatter(
+                xy[m, 0], xy[m, 1], s=point_size, color=palette[int(c)], label=classes[int(c)], alpha=0.8
+            )
         for g, col in GROUP_COLORS.items():
             m = groups == g
             if m.any():
@@ -168,7 +173,7 @@ def plot_per_class_accuracy(
         ax.bar(np.arange(c) + (k - (len(names) - 1) / 2) * width, acc, width, label=name)
     ax.set_xticks(np.arange(c))
     ax.set_xticklabels(classes, rotation=45, ha="right", fontsize=8)
-    for tick, g in zip(ax.get_xticklabels(), group_of_class):
+    for tick, g in zip(ax.get_xticklabels(), group_of_class, strict=True):
         tick.set_color(GROUP_COLORS[g])
     ax.set_ylabel("test accuracy (recall)")
     ax.set_ylim(0, 1)
@@ -179,12 +184,16 @@ def plot_per_class_accuracy(
     return fig
 
 
-def plot_benchmark(rows: Sequence[dict], metric_keys: Sequence[str] = ("balanced_accuracy", "many", "medium", "few")) -> plt.Figure:
+def plot_benchmark(
+    rows: Sequence[dict], metric_keys: Sequence[str] = ("balanced_accuracy", "many", "medium", "few")
+) -> plt.Figure:
     """Mean +- std over seeds of each method (rows from :func:`results_table.summarize`)."""
     keys = [k for k in metric_keys if any(r.get(f"{k}_mean") is not None for r in rows)]
-    fig, axes = plt.subplots(1, len(keys), figsize=(3.6 * len(keys), 0.35 * len(rows) + 1.6), squeeze=False, sharey=True)
+    fig, axes = plt.subplots(
+        1, len(keys), figsize=(3.6 * len(keys), 0.35 * len(rows) + 1.6), squeeze=False, sharey=True
+    )
     names = [r["method"] for r in rows]
-    for ax, key in zip(axes[0], keys):
+    for ax, key in zip(axes[0], keys, strict=True):
         mean = [r.get(f"{key}_mean") if r.get(f"{key}_mean") is not None else np.nan for r in rows]
         std = [r.get(f"{key}_std") or 0.0 for r in rows]
         ax.barh(np.arange(len(rows)), mean, xerr=std, color=sns.color_palette("viridis", len(rows)), capsize=2)

@@ -8,8 +8,8 @@ import shutil
 import numpy as np
 import pytest
 import torch
-
 from conftest import fake_images
+
 from imbalanced_contrastive.data.fashion_mnist import CLASSES, FILES, load_fashion_mnist, locate_fashion_mnist
 from imbalanced_contrastive.data.files import parse_idx, write_idx
 

@@ -28,8 +28,12 @@ def test_step_profile():
 
 @pytest.mark.parametrize(
     "args, match",
-    [((100, 1, 10), "num_classes"), ((0, 10, 10), "n_max"), ((100, 10, 0.5), "imbalance_factor"),
-     ((100, 10, float("nan")), "imbalance_factor")],
+    [
+        ((100, 1, 10), "num_classes"),
+        ((0, 10, 10), "n_max"),
+        ((100, 10, 0.5), "imbalance_factor"),
+        ((100, 10, float("nan")), "imbalance_factor"),
+    ],
 )
 def test_long_tail_rejects_bad_parameters(args, match):
     with pytest.raises(ValueError, match=match):
@@ -65,13 +69,31 @@ def test_groups():
 
 
 def test_build_splits_on_real_fmnist(real_fmnist_dir):
-    s = build_splits("fmnist", imbalance="step", ratio=10, minority_classes=[0, 6], train_per_class=200,
-                     test_per_class=50, seed=1, many_threshold=150, few_threshold=30)
+    s = build_splits(
+        "fmnist",
+        imbalance="step",
+        ratio=10,
+        minority_classes=[0, 6],
+        train_per_class=200,
+        test_per_class=50,
+        seed=1,
+        many_threshold=150,
+        few_threshold=30,
+    )
     assert s.class_counts.tolist() == [20, 200, 200, 200, 200, 200, 20, 200, 200, 200]
     assert s.test.class_counts().tolist() == [50] * 10
     assert s.groups.members("few") == [0, 6]
-    s2 = build_splits("fmnist", imbalance="step", ratio=10, minority_classes=[0, 6], train_per_class=200,
-                      test_per_class=50, seed=1, many_threshold=150, few_threshold=30)
+    s2 = build_splits(
+        "fmnist",
+        imbalance="step",
+        ratio=10,
+        minority_classes=[0, 6],
+        train_per_class=200,
+        test_per_class=50,
+        seed=1,
+        many_threshold=150,
+        few_threshold=30,
+    )
     assert torch.equal(s.train.images, s2.train.images)
 
 
@@ -82,7 +104,11 @@ def test_build_splits_on_real_fmnist(real_fmnist_dir):
         ({"imbalance": "none", "ratio": 10}, ValueError, "takes no ratio"),
         ({"imbalance": "step", "ratio": 10, "minority_classes": [42]}, ValueError, "outside"),
         ({"imbalance": "long_tail", "ratio": 0.1}, ValueError, "imbalance_factor"),
-        ({"imbalance": "long_tail", "ratio": 10, "minority_classes": [1]}, ValueError, "applies to imbalance=.step. only"),
+        (
+            {"imbalance": "long_tail", "ratio": 10, "minority_classes": [1]},
+            ValueError,
+            "applies to imbalance=.step. only",
+        ),
     ],
 )
 def test_build_splits_rejects_bad_imbalance(real_fmnist_dir, kwargs, err, match):

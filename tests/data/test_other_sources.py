@@ -7,9 +7,9 @@ import pickle
 import numpy as np
 import pytest
 import torch
+from conftest import fake_images
 from PIL import Image
 
-from conftest import fake_images
 from imbalanced_contrastive.data.cifar import load_cifar
 from imbalanced_contrastive.data.dermamnist import load_dermamnist
 from imbalanced_contrastive.data.isic import CLASSES as ISIC_CLASSES
@@ -26,8 +26,13 @@ def write_cifar10(root, per_batch=20):
     d = root / "cifar-10-batches-py"
     d.mkdir(parents=True)
     for i in range(1, 6):
-        _pickle(d / f"data_batch_{i}", {b"data": fake_images(per_batch, 32, 32, 3, seed=i).reshape(per_batch, -1),
-                                        b"labels": [j % 10 for j in range(per_batch)]})
+        _pickle(
+            d / f"data_batch_{i}",
+            {
+                b"data": fake_images(per_batch, 32, 32, 3, seed=i).reshape(per_batch, -1),
+                b"labels": [j % 10 for j in range(per_batch)],
+            },
+        )
     _pickle(d / "test_batch", {b"data": fake_images(10, 32, 32, 3, seed=9).reshape(10, -1), b"labels": list(range(10))})
     _pickle(d / "batches.meta", {b"label_names": [f"c{i}".encode() for i in range(10)]})
     return d
@@ -45,10 +50,22 @@ def test_cifar10_real_format(tmp_path):
 def test_cifar100_real_format(tmp_path):
     d = tmp_path / "cifar-100-python"
     d.mkdir()
-    _pickle(d / "train", {b"data": fake_images(200, 32, 32, 3).reshape(200, -1), b"fine_labels": [i % 100 for i in range(200)],
-                          b"coarse_labels": [0] * 200})
-    _pickle(d / "test", {b"data": fake_images(100, 32, 32, 3).reshape(100, -1), b"fine_labels": list(range(100)),
-                         b"coarse_labels": [0] * 100})
+    _pickle(
+        d / "train",
+        {
+            b"data": fake_images(200, 32, 32, 3).reshape(200, -1),
+            b"fine_labels": [i % 100 for i in range(200)],
+            b"coarse_labels": [0] * 200,
+        },
+    )
+    _pickle(
+        d / "test",
+        {
+            b"data": fake_images(100, 32, 32, 3).reshape(100, -1),
+            b"fine_labels": list(range(100)),
+            b"coarse_labels": [0] * 100,
+        },
+    )
     _pickle(d / "meta", {b"fine_label_names": [f"f{i}".encode() for i in range(100)], b"coarse_label_names": []})
     train, test = load_cifar("cifar100", d)
     assert train.num_classes == 100 and train.class_counts().tolist() == [2] * 100
@@ -68,8 +85,9 @@ def test_cifar_errors(tmp_path):
 def test_cifar_long_tail_profile(tmp_path):
     d = tmp_path / "cifar-10-batches-py"
     write_cifar10(tmp_path, per_batch=100)  # 50 per class
-    splits = build_splits("cifar10", data_dir=tmp_path, imbalance="long_tail", ratio=10, seed=3,
-                          many_threshold=30, few_threshold=10)
+    splits = build_splits(
+        "cifar10", data_dir=tmp_path, imbalance="long_tail", ratio=10, seed=3, many_threshold=30, few_threshold=10
+    )
     assert splits.description["train_counts"] == [int(np.floor(50 * 10 ** (-c / 9) + 1e-9)) for c in range(10)]
     assert d.exists()
 

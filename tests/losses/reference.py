@@ -25,7 +25,7 @@ def probabilities(rows: list[list[float]], tau: float) -> list[dict[int, float]]
     n = len(rows)
     out = []
     for i in range(n):
-        s = {j: sum(a * b for a, b in zip(rows[i], rows[j])) / tau for j in range(n) if j != i}
+        s = {j: sum(a * b for a, b in zip(rows[i], rows[j], strict=True)) / tau for j in range(n) if j != i}
         m = max(s.values())
         denom = sum(math.exp(v - m) for v in s.values())
         out.append({j: math.exp(v - m) / denom for j, v in s.items()})
@@ -65,7 +65,7 @@ def supcon(features, labels, tau, base_tau):
 
 def focal(logits, targets, gamma, alpha=None):
     total = 0.0
-    for row, t in zip(logits.double().tolist(), targets.tolist()):
+    for row, t in zip(logits.double().tolist(), targets.tolist(), strict=True):
         m = max(row)
         logp = row[t] - m - math.log(sum(math.exp(v - m) for v in row))
         pt = math.exp(logp)
@@ -75,17 +75,18 @@ def focal(logits, targets, gamma, alpha=None):
 
 
 def bcl(features, labels, prototypes, tau, class_averaging=True, scale=1.0, offset=None, margin=None):
-    """spec-bcl-losses and spec-rcl-reconstruction (book/paper_specs.md), written as loops: the (generalised) BCL per-anchor mean."""
+    """spec-bcl-losses and spec-rcl-reconstruction (book/paper_specs.md), written as loops: the (generalised)
+    BCL per-anchor mean."""
     rows, y = flatten(features, labels)
-    contrast = [(r, c) for r, c in zip(rows, y)]
+    contrast = [(r, c) for r, c in zip(rows, y, strict=True)]
     if prototypes is not None:
         contrast += [([float(x) for x in p.double()], j) for j, p in enumerate(prototypes)]
     losses = []
-    for i, (zi, yi) in enumerate(zip(rows, y)):
+    for i, (zi, yi) in enumerate(zip(rows, y, strict=True)):
         others = [(k, a, c) for k, (a, c) in enumerate(contrast) if k != i]
 
-        def logit(a, c):
-            value = scale * sum(u * v for u, v in zip(zi, a))
+        def logit(a, c, zi=zi, yi=yi):
+            value = scale * sum(u * v for u, v in zip(zi, a, strict=True))
             if margin is not None and c == yi:
                 value -= margin[yi]
             value /= tau
@@ -110,12 +111,15 @@ def cbsc(features, labels, tau, weights, keys=None, key_labels=None, qp=1, qn=1)
     n = len(rows)
     total = 0.0
     for a in range(n):
-        dot = lambda v: sum(u * w for u, w in zip(rows[a], v))  # noqa: E731
+
+        def dot(v, anchor=rows[a]):
+            return sum(u * w for u, w in zip(anchor, v, strict=True))
+
         batch = [(dot(rows[j]) / tau, y[j] == y[a]) for j in range(n) if j != a]
         queue = []
         if keys is not None:
-            own = sorted(dot(k) for k, c in zip(keys, key_labels) if c == y[a])[:qp]
-            other = sorted((dot(k) for k, c in zip(keys, key_labels) if c != y[a]), reverse=True)[:qn]
+            own = sorted(dot(k) for k, c in zip(keys, key_labels, strict=True) if c == y[a])[:qp]
+            other = sorted((dot(k) for k, c in zip(keys, key_labels, strict=True) if c != y[a]), reverse=True)[:qn]
             queue = [(s / tau, True) for s in own] + [(s / tau, False) for s in other]
         entries = batch + queue
         m = max(v for v, _ in entries)

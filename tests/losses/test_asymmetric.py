@@ -5,10 +5,10 @@ from __future__ import annotations
 import math
 
 import pytest
+import reference
 import torch
 import torch.nn.functional as F
 
-import reference
 from imbalanced_contrastive.losses import (
     AsymmetricContrastiveLoss,
     AsymmetricFocalContrastiveLoss,
@@ -181,7 +181,7 @@ def test_gradcheck_float64():
     z.requires_grad_(True)
     for normalization in ("official", "paper"):
         loss = AsymmetricFocalContrastiveLoss(0.2, gamma=1.7, eta=5.0, normalization=normalization)
-        assert torch.autograd.gradcheck(lambda f: loss(f, y), (z,), eps=1e-6, atol=1e-6)
+        assert torch.autograd.gradcheck(lambda f, loss=loss: loss(f, y), (z,), eps=1e-6, atol=1e-6)
     assert torch.autograd.gradcheck(lambda f: SupConLoss(0.2)(f, y), (z,), eps=1e-6, atol=1e-6)
 
 
@@ -198,9 +198,13 @@ def test_single_sample_and_single_class():
 @pytest.mark.parametrize(
     "kwargs, match",
     [
-        ({"temperature": 0.0}, "temperature"), ({"temperature": -1.0}, "temperature"),
-        ({"temperature": float("inf")}, "temperature"), ({"gamma": -0.1}, "gamma"), ({"eta": -1.0}, "eta"),
-        ({"eta": float("nan")}, "eta"), ({"normalization": "mean"}, "normalization must be one of"),
+        ({"temperature": 0.0}, "temperature"),
+        ({"temperature": -1.0}, "temperature"),
+        ({"temperature": float("inf")}, "temperature"),
+        ({"gamma": -0.1}, "gamma"),
+        ({"eta": -1.0}, "eta"),
+        ({"eta": float("nan")}, "eta"),
+        ({"normalization": "mean"}, "normalization must be one of"),
     ],
 )
 def test_invalid_arguments(kwargs, match):

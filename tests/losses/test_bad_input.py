@@ -42,7 +42,10 @@ FEATURE_CASES = {
     "2-D labels": (lambda z, y: (z, y.view(2, 2)), "labels"),
     "fewer labels": (lambda z, y: (z, y[:3]), "labels"),
     "empty batch": (lambda z, y: (z[:0], y[:0]), "features"),
-    "NaN features": (lambda z, y: (z.masked_fill(torch.arange(z.numel()).view(z.shape) % 3 == 0, float("nan")), y), "features"),
+    "NaN features": (
+        lambda z, y: (z.masked_fill(torch.arange(z.numel()).view(z.shape) % 3 == 0, float("nan")), y),
+        "features",
+    ),
     "inf features": (lambda z, y: (z * float("inf"), y), "features"),
 }
 
@@ -62,7 +65,10 @@ LOGIT_CASES = {
     "float targets": (lambda x, y: (x, y.float()), "targets"),
     "fewer targets": (lambda x, y: (x, y[:3]), "targets"),
     "empty batch": (lambda x, y: (x[:0], y[:0]), "logits"),
-    "NaN logits": (lambda x, y: (x.masked_fill(torch.arange(x.numel()).view(x.shape) % 3 == 0, float("nan")), y), "logits"),
+    "NaN logits": (
+        lambda x, y: (x.masked_fill(torch.arange(x.numel()).view(x.shape) % 3 == 0, float("nan")), y),
+        "logits",
+    ),
     "target out of range": (lambda x, y: (x, y.clone().fill_(3)), "targets"),
 }
 
@@ -91,8 +97,13 @@ NUMERIC = {  # loss -> its numeric parameters and the bound they must respect
     "acl": {"temperature": "positive", "eta": "nonnegative"},
     "afcl": {"temperature": "positive", "gamma": "nonnegative", "eta": "nonnegative"},
     "bcl": {"temperature": "positive"},
-    "rcl": {"temperature": "positive", "balance_strength": "nonnegative", "feature_scale": "positive",
-            "margin": "nonnegative", "margin_power": "nonnegative"},
+    "rcl": {
+        "temperature": "positive",
+        "balance_strength": "nonnegative",
+        "feature_scale": "positive",
+        "margin": "nonnegative",
+        "margin_power": "nonnegative",
+    },
     "rescom": {"temperature": "positive", "hard_positives": "count", "hard_negatives": "count"},
     "focal": {"gamma": "nonnegative"},
     "la_ce": {"tau": "nonnegative"},
@@ -110,7 +121,11 @@ def test_numeric_parameters_are_checked_and_named(name, param):
         with pytest.raises(ValueError, match=param):
             build(name, **{param: value})
     ok = 2 if NUMERIC[name][param] == "count" else 0.5
-    for value in (np.float32(ok), np.int64(ok) if NUMERIC[name][param] == "count" else np.float64(ok), torch.tensor(ok)):
+    for value in (
+        np.float32(ok),
+        np.int64(ok) if NUMERIC[name][param] == "count" else np.float64(ok),
+        torch.tensor(ok),
+    ):
         build(name, **{param: value})  # numpy and torch scalars are numbers
 
 

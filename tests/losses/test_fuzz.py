@@ -74,27 +74,43 @@ def _random_case(g: torch.Generator):
     if geometry == "duplicates":
         z = F.normalize(z[:1] + 1e-5 * z, dim=-1)
     elif geometry == "antipodal":
-        z[b // 2:] = -z[:1]
+        z[b // 2 :] = -z[:1]
     dtype = pick((torch.float32, torch.float64, torch.bfloat16))
     tau = pick((0.01, 0.07, 0.5, 2.0))
     kind = pick(("afcl", "supcon", "bcl", "rcl", "rescom", "focal", "la_ce", "balanced_softmax"))
     if kind == "afcl":
-        return AsymmetricFocalContrastiveLoss(tau, pick((0.0, 0.5, 2.0, 7.0)), pick((0.0, 1.0, 300.0)),
-                                              pick(("official", "paper"))), (z, y), dtype
+        return (
+            AsymmetricFocalContrastiveLoss(
+                tau, pick((0.0, 0.5, 2.0, 7.0)), pick((0.0, 1.0, 300.0)), pick(("official", "paper"))
+            ),
+            (z, y),
+            dtype,
+        )
     if kind == "supcon":
         return SupConLoss(tau), (z, y), dtype
     protos = F.normalize(torch.randn(c, 8, generator=g, dtype=torch.float64), dim=-1)
     if kind == "bcl":
         return BalancedContrastiveLoss(tau), (z, y, pick((protos, None))), dtype
     if kind == "rcl":
-        loss = RebalancedContrastiveLoss(counts, tau, class_averaging=pick((True, False)), class_complement=True,
-                                         balance_strength=pick((0.0, 1.0)), feature_scale=pick((1.0, 1.2247, 3.0)),
-                                         margin=pick((0.0, 0.1, 0.5)))
+        loss = RebalancedContrastiveLoss(
+            counts,
+            tau,
+            class_averaging=pick((True, False)),
+            class_complement=True,
+            balance_strength=pick((0.0, 1.0)),
+            feature_scale=pick((1.0, 1.2247, 3.0)),
+            margin=pick((0.0, 0.1, 0.5)),
+        )
         return loss, (z, y, protos), dtype
     if kind == "rescom":
         queue = ClassBalancedQueue(c, 3, 8, seed=int(torch.randint(100, (1,), generator=g)))
-        loss = ClassBalancedSupConLoss(counts, tau, beta=pick((0.0, 0.99, 0.999999)), hard_positives=pick((1, 3)),
-                                       hard_negatives=pick((1, 3 * (c - 1))))
+        loss = ClassBalancedSupConLoss(
+            counts,
+            tau,
+            beta=pick((0.0, 0.99, 0.999999)),
+            hard_positives=pick((1, 3)),
+            hard_negatives=pick((1, 3 * (c - 1))),
+        )
         return loss, (z, y, pick((queue, None))), dtype
     logits = 10 * torch.randn(b, c, generator=g, dtype=torch.float64)
     if kind == "focal":
@@ -113,5 +129,6 @@ def test_fuzz_every_loss_is_finite():
         x = args[0].clone().to(dtype).requires_grad_(True)
         value = loss(x, *args[1:])
         value.backward()
-        assert torch.isfinite(value) and torch.isfinite(x.grad.float()).all(), \
+        assert torch.isfinite(value) and torch.isfinite(x.grad.float()).all(), (
             f"case {case}: non-finite {type(loss).__name__} for input of shape {tuple(x.shape)}, {dtype}"
+        )

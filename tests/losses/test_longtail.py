@@ -8,10 +8,10 @@ import itertools
 import math
 
 import pytest
+import reference
 import torch
 import torch.nn.functional as F
 
-import reference
 from imbalanced_contrastive.data import long_tail_counts
 from imbalanced_contrastive.losses import (
     BalancedContrastiveLoss,
@@ -62,7 +62,9 @@ def test_rcl_golden_values(toy, kwargs, golden):
 
 def test_rcl_margins_follow_ldam_law():
     loss = RebalancedContrastiveLoss(COUNTS, margin=0.1)
-    torch.testing.assert_close(loss.margins, torch.tensor([0.031623, 0.047287, 0.1], dtype=torch.float64), atol=1e-6, rtol=0)
+    torch.testing.assert_close(
+        loss.margins, torch.tensor([0.031623, 0.047287, 0.1], dtype=torch.float64), atol=1e-6, rtol=0
+    )
 
 
 def test_la_ce_golden_and_reductions():
@@ -88,12 +90,18 @@ def rand_batch(b, v, d, c, seed, absent=()):
     return z, y, protos
 
 
-@pytest.mark.parametrize("b, v, c, tau, absent", [(4, 2, 3, 0.1, ()), (7, 2, 5, 0.07, (1, 3)), (9, 1, 4, 0.5, ()),
-                                                  (12, 2, 2, 0.2, ()), (6, 3, 6, 0.1, (0,))])
+@pytest.mark.parametrize(
+    "b, v, c, tau, absent",
+    [(4, 2, 3, 0.1, ()), (7, 2, 5, 0.07, (1, 3)), (9, 1, 4, 0.5, ()), (12, 2, 2, 0.2, ()), (6, 3, 6, 0.1, (0,))],
+)
 def test_bcl_equals_loop_reference(b, v, c, tau, absent):
     z, y, p = rand_batch(b, v, 8, c, seed=b + c, absent=absent)
-    assert BalancedContrastiveLoss(tau)(z, y, p).item() == pytest.approx(reference.bcl(z, y, p, tau), rel=1e-10, abs=1e-10)
-    assert BalancedContrastiveLoss(tau)(z, y).item() == pytest.approx(reference.bcl(z, y, None, tau), rel=1e-10, abs=1e-10)
+    assert BalancedContrastiveLoss(tau)(z, y, p).item() == pytest.approx(
+        reference.bcl(z, y, p, tau), rel=1e-10, abs=1e-10
+    )
+    assert BalancedContrastiveLoss(tau)(z, y).item() == pytest.approx(
+        reference.bcl(z, y, None, tau), rel=1e-10, abs=1e-10
+    )
 
 
 @pytest.mark.parametrize("seed", range(4))
@@ -113,8 +121,12 @@ def test_rcl_reductions():
     z, y, p = rand_batch(11, 2, 16, 4, 3)
     counts = [100, 50, 10, 2]
     neutral = dict(balance_strength=0.0, feature_scale=1.0, margin=0.0)
-    torch.testing.assert_close(RebalancedContrastiveLoss(counts, 0.1, **neutral)(z, y, p), BalancedContrastiveLoss(0.1)(z, y, p),
-                               rtol=1e-12, atol=1e-12)
+    torch.testing.assert_close(
+        RebalancedContrastiveLoss(counts, 0.1, **neutral)(z, y, p),
+        BalancedContrastiveLoss(0.1)(z, y, p),
+        rtol=1e-12,
+        atol=1e-12,
+    )
     plain = RebalancedContrastiveLoss(counts, 0.1, class_averaging=False, class_complement=False, **neutral)
     torch.testing.assert_close(plain(z, y), SupConLoss(0.1, 0.1)(z, y), rtol=1e-12, atol=1e-12)
     # feature scale alone is a temperature change: lambda^2 / tau
@@ -131,8 +143,13 @@ def test_permutation_invariance():
 
 def test_effective_number_weights_table():
     # hand-worked ResCom class weights
-    for c, beta, head, tail in [(100, 0.999999, 0.2170, 21.69), (100, 0.9999, 0.2196, 21.42), (100, 0.99, 0.4664, 9.45),
-                                (10, 0.999999, 0.2484, 24.77), (10, 0.99, 0.8594, 2.18)]:
+    for c, beta, head, tail in [
+        (100, 0.999999, 0.2170, 21.69),
+        (100, 0.9999, 0.2196, 21.42),
+        (100, 0.99, 0.4664, 9.45),
+        (10, 0.999999, 0.2484, 24.77),
+        (10, 0.99, 0.8594, 2.18),
+    ]:
         w = effective_number_weights(long_tail_counts(500 if c == 100 else 5000, c, 100), beta)
         assert w[0].item() == pytest.approx(head, abs=1e-4) and w[-1].item() == pytest.approx(tail, abs=1e-2)
     assert torch.equal(effective_number_weights([5, 1], 0.0), torch.ones(2, dtype=torch.float64))
@@ -144,13 +161,17 @@ def filled_queue(c, q, d, seed, pushes=3, b=8):
     queue = ClassBalancedQueue(c, q, d, seed=seed)
     g = torch.Generator().manual_seed(seed + 1)
     for _ in range(pushes):
-        queue.push(F.normalize(torch.randn(b, d, generator=g, dtype=torch.float64), dim=1).float(),
-                   torch.randint(0, c, (b,), generator=g))
+        queue.push(
+            F.normalize(torch.randn(b, d, generator=g, dtype=torch.float64), dim=1).float(),
+            torch.randint(0, c, (b,), generator=g),
+        )
     return queue
 
 
-@pytest.mark.parametrize("c, q, qp, qn, beta, use_queue", [(3, 4, 1, 5, 0.999999, True), (5, 2, 2, 8, 0.99, True),
-                                                            (4, 3, 1, 1, 0.0, True), (3, 2, 1, 2, 0.9, False)])
+@pytest.mark.parametrize(
+    "c, q, qp, qn, beta, use_queue",
+    [(3, 4, 1, 5, 0.999999, True), (5, 2, 2, 8, 0.99, True), (4, 3, 1, 1, 0.0, True), (3, 2, 1, 2, 0.9, False)],
+)
 def test_cbsc_equals_loop_reference(c, q, qp, qn, beta, use_queue):
     counts = [100 // (k + 1) for k in range(c)]
     z, y, _ = rand_batch(7, 2, 6, c, seed=c * 10 + q)
@@ -164,8 +185,9 @@ def test_cbsc_equals_loop_reference(c, q, qp, qn, beta, use_queue):
 
 def test_cbsc_without_weights_or_queue_is_supcon():
     z, y, _ = rand_batch(10, 2, 16, 4, 7)
-    torch.testing.assert_close(ClassBalancedSupConLoss([9, 5, 3, 1], 0.2, beta=0.0)(z, y), SupConLoss(0.2, 0.2)(z, y),
-                               rtol=1e-12, atol=1e-12)
+    torch.testing.assert_close(
+        ClassBalancedSupConLoss([9, 5, 3, 1], 0.2, beta=0.0)(z, y), SupConLoss(0.2, 0.2)(z, y), rtol=1e-12, atol=1e-12
+    )
 
 
 def test_mining_picks_hardest_keys():
@@ -189,7 +211,7 @@ def test_queue_holds_last_vectors_in_fifo_order():
         labels = torch.tensor([0, 1, 0, 0, 2, 0, 0][: 3 + step])
         vecs = torch.stack([torch.tensor([float(step), float(i)]) for i in range(len(labels))])
         queue.push(vecs, labels)
-        for v, c in zip(vecs, labels.tolist()):
+        for v, c in zip(vecs, labels.tolist(), strict=True):
             pushed[c].append(v)
     keys, klabels = queue.keys(), queue.labels()
     for c in range(3):
@@ -197,7 +219,7 @@ def test_queue_holds_last_vectors_in_fifo_order():
         last = pushed[c][-4:]
         n_random = 4 - len(last)
         torch.testing.assert_close(block[n_random:], torch.stack(last))  # oldest first
-        torch.testing.assert_close(block[:n_random], initial[klabels == c][len(last):])
+        torch.testing.assert_close(block[:n_random], initial[klabels == c][len(last) :])
     assert queue.pointer.tolist() == [len(pushed[c]) % 4 for c in range(3)]
     assert not queue.buffer.requires_grad
 
@@ -223,15 +245,33 @@ def test_gradcheck_long_tail_losses():
     cbsc = ClassBalancedSupConLoss([20, 6, 2], 0.2, 0.99, 1, 2)
     assert torch.autograd.gradcheck(lambda f: cbsc(f, y, queue), (z,), eps=1e-6, atol=1e-6)
     logits = torch.randn(4, 3, dtype=torch.float64, requires_grad=True)
-    assert torch.autograd.gradcheck(lambda x: LogitAdjustedCrossEntropy([20, 6, 2])(x, torch.tensor([0, 1, 2, 2])), (logits,))
+    assert torch.autograd.gradcheck(
+        lambda x: LogitAdjustedCrossEntropy([20, 6, 2])(x, torch.tensor([0, 1, 2, 2])), (logits,)
+    )
+
+
+def _long_tail_losses(tau, y, protos, counts, queue) -> list:
+    """Every long-tail loss as a function of the features (the fuzz below calls each)."""
+    return [
+        lambda f: BalancedContrastiveLoss(tau)(f, y, protos),
+        lambda f: BalancedContrastiveLoss(tau)(f, y),
+        lambda f: RebalancedContrastiveLoss(counts, tau, margin=0.3, feature_scale=1.5)(f, y, protos),
+        lambda f: RebalancedContrastiveLoss(counts, tau, False, False, 1.0, 1.0, 0.2)(f, y),
+        lambda f: ClassBalancedSupConLoss(counts, tau, 0.999999, 1, 1)(f, y, queue),
+        lambda f: ClassBalancedSupConLoss(counts, tau, 0.99, 1, 1)(f, y),
+    ]
 
 
 def test_fuzz_grid_long_tail():
     cases = 0
     for c, (name, label_fn), dtype in itertools.product(
         (2, 10, 100),
-        (("one sample per class", lambda c: torch.arange(min(c, 12))), ("one class", lambda c: torch.zeros(6, dtype=torch.long)),
-         ("classes absent", lambda c: torch.tensor([0, 0, 1, 1, 1, 1])), ("B=1", lambda c: torch.tensor([c - 1]))),
+        (
+            ("one sample per class", lambda c: torch.arange(min(c, 12))),
+            ("one class", lambda c: torch.zeros(6, dtype=torch.long)),
+            ("classes absent", lambda c: torch.tensor([0, 0, 1, 1, 1, 1])),
+            ("B=1", lambda c: torch.tensor([c - 1])),
+        ),
         (torch.float32, torch.bfloat16),
     ):
         y = label_fn(c)
@@ -241,19 +281,13 @@ def test_fuzz_grid_long_tail():
             base = F.normalize(torch.randn(len(y), views, 16, generator=g), dim=-1)
             protos = F.normalize(torch.randn(c, 16, generator=g), dim=-1)
             queue = ClassBalancedQueue(c, 2, 16, seed=c)  # never pushed: random, unfilled keys
-            losses = [
-                lambda f: BalancedContrastiveLoss(tau)(f, y, protos),
-                lambda f: BalancedContrastiveLoss(tau)(f, y),
-                lambda f: RebalancedContrastiveLoss(counts, tau, margin=0.3, feature_scale=1.5)(f, y, protos),
-                lambda f: RebalancedContrastiveLoss(counts, tau, False, False, 1.0, 1.0, 0.2)(f, y),
-                lambda f: ClassBalancedSupConLoss(counts, tau, 0.999999, 1, 1)(f, y, queue),
-                lambda f: ClassBalancedSupConLoss(counts, tau, 0.99, 1, 1)(f, y),
-            ]
-            for fn in losses:
+            for fn in _long_tail_losses(tau, y, protos, counts, queue):
                 f = base.clone().to(dtype).requires_grad_(True)
                 loss = fn(f)
                 loss.backward()
-                assert torch.isfinite(loss) and torch.isfinite(f.grad.float()).all(), f"{name}, C={c}, V={views}, tau={tau}"
+                assert torch.isfinite(loss) and torch.isfinite(f.grad.float()).all(), (
+                    f"{name}, C={c}, V={views}, tau={tau}"
+                )
                 cases += 1
     assert cases >= 400
 
@@ -275,8 +309,9 @@ def test_registry_and_validation():
     with pytest.raises(ValueError, match="needs prototypes"):
         RebalancedContrastiveLoss([3, 1])(F.normalize(torch.randn(2, 2, 4), dim=-1), torch.tensor([0, 1]))
     with pytest.raises(ValueError, match="hard_positives <= per_class"):
-        ClassBalancedSupConLoss([3, 1], 0.2, 0.9, 3, 1)(F.normalize(torch.randn(2, 2, 4), dim=-1), torch.tensor([0, 1]),
-                                                       ClassBalancedQueue(2, 2, 4))
+        ClassBalancedSupConLoss([3, 1], 0.2, 0.9, 3, 1)(
+            F.normalize(torch.randn(2, 2, 4), dim=-1), torch.tensor([0, 1]), ClassBalancedQueue(2, 2, 4)
+        )
     with pytest.raises(ValueError, match="prototypes have dimension"):
         BalancedContrastiveLoss()(F.normalize(torch.randn(2, 2, 4), dim=-1), torch.tensor([0, 1]), torch.eye(2))
     with pytest.raises(ValueError, match="logits have 2 classes"):

@@ -23,7 +23,9 @@ def _worker(rank: int, world: int, init_file: str, out_dir: str) -> None:
 
 
 def test_queue_is_identical_on_both_ranks(tmp_path):
-    mp.start_processes(_worker, args=(2, str(tmp_path / "init"), str(tmp_path)), nprocs=2, join=True, start_method="spawn")
+    mp.start_processes(
+        _worker, args=(2, str(tmp_path / "init"), str(tmp_path)), nprocs=2, join=True, start_method="spawn"
+    )
     r0 = torch.load(tmp_path / "rank0.pt", weights_only=True)
     r1 = torch.load(tmp_path / "rank1.pt", weights_only=True)
     assert torch.equal(r0["keys"], r1["keys"]) and torch.equal(r0["pointer"], r1["pointer"])

@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 import pytest
+import reference
 import torch
 import torch.nn.functional as F
 
-import reference
 from imbalanced_contrastive.losses import (
     LOSSES,
     AsymmetricFocalContrastiveLoss,
@@ -18,14 +18,17 @@ from imbalanced_contrastive.losses import (
 
 
 @pytest.mark.parametrize("dtype, tol", [(torch.float64, 1e-10), (torch.float32, 1e-5)])
-@pytest.mark.parametrize("b, v, c, tau, base", [(4, 1, 2, 0.07, 0.07), (9, 2, 3, 0.1, 0.07), (17, 2, 8, 0.5, 1.0),
-                                                 (30, 1, 4, 1.0, 1.0)])
+@pytest.mark.parametrize(
+    "b, v, c, tau, base", [(4, 1, 2, 0.07, 0.07), (9, 2, 3, 0.1, 0.07), (17, 2, 8, 0.5, 1.0), (30, 1, 4, 1.0, 1.0)]
+)
 def test_supcon_equals_loop_reference(b, v, c, tau, base, dtype, tol):
     g = torch.Generator().manual_seed(b)
     z = F.normalize(torch.randn(b, v, 16, generator=g, dtype=torch.float64), dim=-1).to(dtype)
     y = torch.randint(0, c, (b,), generator=g)
     got = SupConLoss(tau, base)(z, y)
-    torch.testing.assert_close(got, torch.tensor(reference.supcon(z.double(), y, tau, base), dtype=dtype), rtol=tol, atol=tol)
+    torch.testing.assert_close(
+        got, torch.tensor(reference.supcon(z.double(), y, tau, base), dtype=dtype), rtol=tol, atol=tol
+    )
 
 
 def test_supcon_leaves_out_anchors_without_positives():
@@ -53,7 +56,9 @@ def test_focal_loss_reference(gamma):
     t = torch.randint(0, 5, (12,), generator=g)
     alpha = [0.1, 0.2, 0.3, 0.2, 0.2]
     assert FocalLoss(gamma)(logits, t).item() == pytest.approx(reference.focal(logits, t, gamma), rel=1e-10)
-    assert FocalLoss(gamma, alpha)(logits, t).item() == pytest.approx(reference.focal(logits, t, gamma, alpha), rel=1e-10)
+    assert FocalLoss(gamma, alpha)(logits, t).item() == pytest.approx(
+        reference.focal(logits, t, gamma, alpha), rel=1e-10
+    )
 
 
 def test_focal_with_gamma_zero_is_cross_entropy():

@@ -34,8 +34,14 @@ def test_effective_configs_are_unchanged(profile):
             now = effective_config(profile, dataset, method)
             before = SNAPSHOT[f"{profile}/{dataset}/{method}"]
             if now != before:
-                changed.append(f"{dataset}/{method}: " + ", ".join(
-                    f"{k} {before.get(k)!r} -> {now.get(k)!r}" for k in sorted(set(now) | set(before)) if now.get(k) != before.get(k)))
+                changed.append(
+                    f"{dataset}/{method}: "
+                    + ", ".join(
+                        f"{k} {before.get(k)!r} -> {now.get(k)!r}"
+                        for k in sorted(set(now) | set(before))
+                        if now.get(k) != before.get(k)
+                    )
+                )
     assert not changed, "settings changed:\n" + "\n".join(changed)
     assert len(SNAPSHOT) == len(PROFILES) * len(DATASETS) * len(METHODS)
 

@@ -51,8 +51,13 @@ def _ddp_worker(rank: int, world: int, init_file: str, out_dir: str, loss_name: 
 
 @pytest.mark.parametrize("loss_name", ["supcon", "afcl"])
 def test_ddp_loss_and_gradients_equal_single_process(tmp_path, loss_name):
-    mp.start_processes(_ddp_worker, args=(2, str(tmp_path / "init"), str(tmp_path), loss_name), nprocs=2, join=True,
-                       start_method="spawn")
+    mp.start_processes(
+        _ddp_worker,
+        args=(2, str(tmp_path / "init"), str(tmp_path), loss_name),
+        nprocs=2,
+        join=True,
+        start_method="spawn",
+    )
     task = _task(loss_name)
     views, labels = _batch()
     loss = task(views, labels)["loss"]
@@ -72,8 +77,15 @@ def _free_port() -> int:
 
 
 def _torchrun_like(rank: int, world: int, port: int, runs_root: str, data_env: str) -> None:
-    os.environ.update(RANK=str(rank), LOCAL_RANK=str(rank), WORLD_SIZE=str(world), MASTER_ADDR="127.0.0.1",
-                      MASTER_PORT=str(port), CI="true", IMBALANCED_CONTRASTIVE_DATA=data_env)
+    os.environ.update(
+        RANK=str(rank),
+        LOCAL_RANK=str(rank),
+        WORLD_SIZE=str(world),
+        MASTER_ADDR="127.0.0.1",
+        MASTER_PORT=str(port),
+        CI="true",
+        IMBALANCED_CONTRASTIVE_DATA=data_env,
+    )
     torch.set_num_threads(1)
     from imbalanced_contrastive.training import make_config, run_experiment
 
@@ -88,8 +100,13 @@ def test_smoke_run_under_two_processes(tmp_path, real_fmnist_dir):
     from imbalanced_contrastive.records import RunRecord
     from imbalanced_contrastive.training import make_config
 
-    mp.start_processes(_torchrun_like, args=(2, _free_port(), str(tmp_path), str(tmp_path / "cache")), nprocs=2,
-                       join=True, start_method="spawn")
+    mp.start_processes(
+        _torchrun_like,
+        args=(2, _free_port(), str(tmp_path), str(tmp_path / "cache")),
+        nprocs=2,
+        join=True,
+        start_method="spawn",
+    )
     record = RunRecord.load(tmp_path / make_config("rescom", "smoke", batch_size=16).cache_key())
     assert record.config["world_size"] == 2
     assert 0.0 <= record.metrics["balanced_accuracy"] <= 1.0
@@ -108,7 +125,9 @@ def _loop_splits():
     images = torch.randint(0, 256, (DDP_N, 1, 28, 28), dtype=torch.uint8, generator=g)
     labels = torch.tensor([0, 1, 2, 3] * (DDP_N // 4))
     names = ["a", "b", "c", "d"]
-    return DataSplits(ImageArrayDataset(images, labels, names, "fmnist"), ImageArrayDataset(images, labels, names, "fmnist"))
+    return DataSplits(
+        ImageArrayDataset(images, labels, names, "fmnist"), ImageArrayDataset(images, labels, names, "fmnist")
+    )
 
 
 class _Recorder(torch.nn.Module):
@@ -140,8 +159,15 @@ def _fit_one_step(dist_info):
     recorder = _loop_task()
     recorder.train()  # BatchNorm in training mode: batch statistics
     loop = LoopConfig(epochs=1, batch_size=DDP_N, seed=11, n_views=2, progress=False, eval_every=None)
-    fit(recorder, _loop_splits(), torch.optim.SGD(recorder.parameters(), lr=0.0), loop, torch.device("cpu"),
-        augment=named_augmentation("strong", "fmnist"), dist_info=dist_info)
+    fit(
+        recorder,
+        _loop_splits(),
+        torch.optim.SGD(recorder.parameters(), lr=0.0),
+        loop,
+        torch.device("cpu"),
+        augment=named_augmentation("strong", "fmnist"),
+        dist_info=dist_info,
+    )
     return recorder
 
 
@@ -153,8 +179,10 @@ def _loop_worker(rank: int, world: int, init_file: str, out_dir: str) -> None:
         torch.set_num_threads(1)
         recorder = _fit_one_step(DistInfo(rank, world, rank))
         grads = {n: p.grad.clone() for n, p in recorder.task.named_parameters() if p.grad is not None}
-        torch.save({"views": recorder.views, "labels": recorder.labels, "grads": grads},
-                   os.path.join(out_dir, f"loop-rank{rank}.pt"))
+        torch.save(
+            {"views": recorder.views, "labels": recorder.labels, "grads": grads},
+            os.path.join(out_dir, f"loop-rank{rank}.pt"),
+        )
     finally:
         dist.destroy_process_group()
 
@@ -171,8 +199,9 @@ def test_ddp_training_step_equals_the_single_process_global_batch(tmp_path):
     from imbalanced_contrastive.training.distributed import DistInfo
 
     world = 2
-    mp.start_processes(_loop_worker, args=(world, str(tmp_path / "init"), str(tmp_path)), nprocs=world, join=True,
-                       start_method="spawn")
+    mp.start_processes(
+        _loop_worker, args=(world, str(tmp_path / "init"), str(tmp_path)), nprocs=world, join=True, start_method="spawn"
+    )
     single = _fit_one_step(DistInfo())  # the single process: its views of the whole global batch
     views, labels = single.views, single.labels
     reference = _loop_task().task
@@ -180,17 +209,18 @@ def test_ddp_training_step_equals_the_single_process_global_batch(tmp_path):
     share = DDP_N // world
     z = []
     for r in range(world):
-        h = reference.encoder(views[r * share:(r + 1) * share].flatten(0, 1)).view(share, 2, -1)
+        h = reference.encoder(views[r * share : (r + 1) * share].flatten(0, 1)).view(share, 2, -1)
         z.append(reference.head(h.flatten(0, 1)).view(share, 2, -1).float())
     reference.loss(torch.cat(z), labels).backward()
     for rank in range(world):
         got = torch.load(tmp_path / f"loop-rank{rank}.pt", weights_only=True)
-        assert torch.equal(got["views"], views[rank * share:(rank + 1) * share]), f"rank {rank}: views differ"
-        assert torch.equal(got["labels"], labels[rank * share:(rank + 1) * share])
+        assert torch.equal(got["views"], views[rank * share : (rank + 1) * share]), f"rank {rank}: views differ"
+        assert torch.equal(got["labels"], labels[rank * share : (rank + 1) * share])
         for name, p in reference.named_parameters():
             if p.grad is not None:
-                torch.testing.assert_close(got["grads"][name], p.grad, rtol=1e-4, atol=1e-6,
-                                           msg=f"rank {rank}: gradient of {name}")
+                torch.testing.assert_close(
+                    got["grads"][name], p.grad, rtol=1e-4, atol=1e-6, msg=f"rank {rank}: gradient of {name}"
+                )
 
 
 def test_uneven_shards_and_sync_batchnorm_off_cuda_are_refused():
@@ -201,14 +231,32 @@ def test_uneven_shards_and_sync_batchnorm_off_cuda_are_refused():
     splits = _loop_splits()
     opt = torch.optim.SGD(recorder.parameters(), lr=0.0)
     with pytest.raises(ValueError, match="at least one global batch"):
-        fit(recorder, splits, opt, LoopConfig(epochs=1, batch_size=2 * DDP_N, n_views=2, progress=False),
-            torch.device("cpu"), dist_info=DistInfo(0, 2, 0))
+        fit(
+            recorder,
+            splits,
+            opt,
+            LoopConfig(epochs=1, batch_size=2 * DDP_N, n_views=2, progress=False),
+            torch.device("cpu"),
+            dist_info=DistInfo(0, 2, 0),
+        )
     with pytest.raises(ValueError, match="divisible by the world size"):
-        fit(recorder, splits, opt, LoopConfig(epochs=1, batch_size=9, n_views=2, progress=False),
-            torch.device("cpu"), dist_info=DistInfo(0, 2, 0))
+        fit(
+            recorder,
+            splits,
+            opt,
+            LoopConfig(epochs=1, batch_size=9, n_views=2, progress=False),
+            torch.device("cpu"),
+            dist_info=DistInfo(0, 2, 0),
+        )
     with pytest.raises(ValueError, match="sync_batchnorm=True needs CUDA"):
-        fit(recorder, splits, opt, LoopConfig(epochs=1, batch_size=8, n_views=2, progress=False, sync_batchnorm=True),
-            torch.device("cpu"), dist_info=DistInfo(0, 2, 0))
+        fit(
+            recorder,
+            splits,
+            opt,
+            LoopConfig(epochs=1, batch_size=8, n_views=2, progress=False, sync_batchnorm=True),
+            torch.device("cpu"),
+            dist_info=DistInfo(0, 2, 0),
+        )
 
 
 def _resume_worker(rank: int, world: int, init_file: str, ckpt_dir: str) -> None:
@@ -224,8 +272,15 @@ def _resume_worker(rank: int, world: int, init_file: str, ckpt_dir: str) -> None
         loop = LoopConfig(epochs=1, batch_size=DDP_N, seed=11, n_views=2, progress=False, eval_every=None)
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", RuntimeWarning)
-            fit(recorder, _loop_splits(), torch.optim.SGD(recorder.parameters(), lr=0.0), loop, torch.device("cpu"),
-                checkpoint_dir=ckpt_dir, dist_info=DistInfo(rank, world, rank))
+            fit(
+                recorder,
+                _loop_splits(),
+                torch.optim.SGD(recorder.parameters(), lr=0.0),
+                loop,
+                torch.device("cpu"),
+                checkpoint_dir=ckpt_dir,
+                dist_info=DistInfo(rank, world, rank),
+            )
     finally:
         dist.destroy_process_group()
 
@@ -234,7 +289,8 @@ def test_rank_zero_alone_moves_a_corrupt_checkpoint_aside(tmp_path):
     ckpt = tmp_path / "ckpt"
     ckpt.mkdir()
     (ckpt / "checkpoint.pt").write_bytes(b"not a checkpoint")
-    mp.start_processes(_resume_worker, args=(2, str(tmp_path / "init"), str(ckpt)), nprocs=2, join=True,
-                       start_method="spawn")
+    mp.start_processes(
+        _resume_worker, args=(2, str(tmp_path / "init"), str(ckpt)), nprocs=2, join=True, start_method="spawn"
+    )
     assert len(list(ckpt.glob("checkpoint.pt.corrupt-*"))) == 1
     assert torch.load(ckpt / "checkpoint.pt", weights_only=True)["epoch"] == 0

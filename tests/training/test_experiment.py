@@ -36,8 +36,9 @@ def test_every_method_runs_end_to_end(method, tmp_path, real_fmnist_dir):
 def test_two_stage_with_focal_classifier_and_notes(tmp_path, real_fmnist_dir):
     record = run_experiment(make_config("rcl", "smoke"), runs_root=tmp_path, progress=False)
     assert any("reconstruction" in n for n in record.config["notes"])
-    record = run_experiment(make_config("afcl", "smoke", stage2_loss="focal", normalization="paper"), runs_root=tmp_path,
-                            progress=False)
+    record = run_experiment(
+        make_config("afcl", "smoke", stage2_loss="focal", normalization="paper"), runs_root=tmp_path, progress=False
+    )
     assert record.config["stage2_loss"] == "focal"
     assert any("not recoverable" in n for n in record.config["notes"])
     assert any("normalization='paper'" in n for n in record.config["notes"])
@@ -92,8 +93,23 @@ def test_lr_schedules():
 
 def test_cli_train_writes_a_record(tmp_path, real_fmnist_dir, capsys):
     out = tmp_path / "out"
-    rc = main(["train", "--method", "afcl", "--profile", "smoke", "--set", "gamma=2", "--set", "eta=100",
-               "--runs-root", str(tmp_path / "runs"), "--out", str(out)])
+    rc = main(
+        [
+            "train",
+            "--method",
+            "afcl",
+            "--profile",
+            "smoke",
+            "--set",
+            "gamma=2",
+            "--set",
+            "eta=100",
+            "--runs-root",
+            str(tmp_path / "runs"),
+            "--out",
+            str(out),
+        ]
+    )
     assert rc == 0
     record = json.loads((out / "record.json").read_text())
     assert record["config"]["loss_params"]["gamma"] == 2 and record["config"]["loss_params"]["eta"] == 100
@@ -102,24 +118,32 @@ def test_cli_train_writes_a_record(tmp_path, real_fmnist_dir, capsys):
     assert "eta must be" in capsys.readouterr().err
 
 
-@pytest.mark.parametrize("method, eval_every, evaluated", [
-    ("ce", None, []), ("ce", 1, [(1, 1), (1, 2)]), ("ce", 2, [(1, 2)]),
-    ("cl", None, []), ("cl", 1, [(2, 2)]),  # stage 1 has no classifier; stage 2 is evaluated at its end
-])
+@pytest.mark.parametrize(
+    "method, eval_every, evaluated",
+    [
+        ("ce", None, []),
+        ("ce", 1, [(1, 1), (1, 2)]),
+        ("ce", 2, [(1, 2)]),
+        ("cl", None, []),
+        ("cl", 1, [(2, 2)]),  # stage 1 has no classifier; stage 2 is evaluated at its end
+    ],
+)
 def test_test_set_is_evaluated_where_the_history_needs_it(method, eval_every, evaluated, tmp_path, real_fmnist_dir):
     """By default the trained model is evaluated once, for the record (the quick book plots no
     learning curve); ``eval_every`` keeps a curve in the history (the paper profile: every 10
     epochs), whose last point is the record's result."""
-    record = run_experiment(make_config(method, "smoke", epochs=2, classifier_epochs=2, eval_every=eval_every),
-                            runs_root=tmp_path, progress=False)
+    record = run_experiment(
+        make_config(method, "smoke", epochs=2, classifier_epochs=2, eval_every=eval_every),
+        runs_root=tmp_path,
+        progress=False,
+    )
     assert [(h["stage"], h["epoch"]) for h in record.history if "test_balanced_accuracy" in h] == evaluated
     if evaluated:
         assert record.history[-1]["test_balanced_accuracy"] == pytest.approx(record.metrics["balanced_accuracy"])
     assert make_config("bcl", "paper", "cifar100").eval_every == 10
 
 
-def test_epoch_lines_show_the_test_accuracy_only_where_it_was_measured(tmp_path, real_fmnist_dir, capsys,
-                                                                     monkeypatch):
+def test_epoch_lines_show_the_test_accuracy_only_where_it_was_measured(tmp_path, real_fmnist_dir, capsys, monkeypatch):
     monkeypatch.setenv("IMBALANCED_CONTRASTIVE_PROGRESS", "bars")
     run_experiment(make_config("ce", "smoke", epochs=2, eval_every=2), runs_root=tmp_path, progress=True)
     lines = [line for line in capsys.readouterr().out.splitlines() if "ce epoch" in line]
@@ -130,8 +154,17 @@ def test_epoch_lines_show_the_test_accuracy_only_where_it_was_measured(tmp_path,
 @pytest.mark.slow
 def test_a_contrastive_recipe_learns_on_real_data(tmp_path, real_fmnist_dir):
     """The smoke profile with enough images and epochs to learn (tests never run the quick profile)."""
-    config = make_config("afcl", "smoke", train_per_class=300, test_per_class=100, many_threshold=200,
-                         few_threshold=50, epochs=3, batch_size=64, classifier_epochs=10)
+    config = make_config(
+        "afcl",
+        "smoke",
+        train_per_class=300,
+        test_per_class=100,
+        many_threshold=200,
+        few_threshold=50,
+        epochs=3,
+        batch_size=64,
+        classifier_epochs=10,
+    )
     record = run_experiment(config, runs_root=tmp_path, progress=False)
     bal = record.metrics["balanced_accuracy"]
     assert bal > 0.4, f"balanced accuracy {bal:.3f} should beat chance (0.10) by a wide margin"

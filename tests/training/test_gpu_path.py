@@ -15,9 +15,9 @@ from __future__ import annotations
 import pytest
 import torch
 import torch.nn.functional as F
+from fakecuda import SyncCounter, fake, fake_cuda
 from torch.utils._python_dispatch import TorchDispatchMode
 
-from fakecuda import CUDA, SyncCounter, fake, fake_cuda
 from imbalanced_contrastive.data.dataset import DataSplits, ImageArrayDataset
 from imbalanced_contrastive.data.views import apply_views, make_views, to_float
 from imbalanced_contrastive.losses import ClassBalancedQueue, get_loss
@@ -37,15 +37,26 @@ def _synthetic_splits(n: int = 64, classes: int = 10, seed: int = 0) -> DataSpli
     images = torch.randint(0, 256, (n, 1, 28, 28), dtype=torch.uint8, generator=g)
     labels = torch.arange(n) % classes
     names = [f"class {c}" for c in range(classes)]
-    return DataSplits(ImageArrayDataset(images, labels, names, "fmnist"),
-                      ImageArrayDataset(images[:20], labels[:20], names, "fmnist"))
+    return DataSplits(
+        ImageArrayDataset(images, labels, names, "fmnist"), ImageArrayDataset(images[:20], labels[:20], names, "fmnist")
+    )
 
 
 # --- mixed precision, emulated on the CPU -------------------------------------------------------
 
+
 @pytest.fixture(scope="module")
 def smoke_splits(real_fmnist_dir):
     return splits_for(make_config("ce", "smoke"))
+
+
+@pytest.fixture(scope="module")
+def small_splits(smoke_splits):
+    """Twelve training images of every class of the smoke splits: three steps of the smoke batch (fp16
+    on the CPU is slow to emulate)."""
+    labels = smoke_splits.train.labels
+    keep = torch.cat([torch.nonzero(labels == c).flatten()[:12] for c in range(smoke_splits.num_classes)])
+    return DataSplits(smoke_splits.train.subset(keep), smoke_splits.test)
 
 
 def _first_step_loss(method: str, splits: DataSplits, precision: str) -> float:
@@ -59,12 +70,12 @@ def _first_step_loss(method: str, splits: DataSplits, precision: str) -> float:
     with autocast(CPU, precision):
         loss = task(views, splits.train.labels[:32])["loss"]
     assert loss.dtype == torch.float32, f"{method}: the loss is {loss.dtype} under {precision} autocast"
-    return float(loss)
+    return float(loss.detach())
 
 
 @pytest.mark.parametrize("precision", ["fp16", "bf16"])
 @pytest.mark.parametrize("method", ALL_METHODS)
-def test_every_method_trains_in_half_precision(method, precision, smoke_splits, tmp_path):
+def test_every_method_trains_in_half_precision(method, precision, smoke_splits, small_splits):
     """fp16 + GradScaler (T4, V100) and bf16 (A100, H100), as CUDA autocast casts them."""
     reference = _first_step_loss(method, smoke_splits, "fp32")
     low = _first_step_loss(method, smoke_splits, precision)
@@ -72,15 +83,24 @@ def test_every_method_trains_in_half_precision(method, precision, smoke_splits, 
     config = make_config(method, "smoke")
     recipe = recipe_of(method)
     torch.manual_seed(0)
-    task = recipe.build_task(config, [int(c) for c in smoke_splits.class_counts], CPU)
-    loop = LoopConfig(epochs=1, batch_size=config.batch_size, seed=0, n_views=recipe.n_views, progress=False,
-                      eval_every=None)
-    history = fit(task, smoke_splits, make_sgd(task.parameters(), config, config.lr), loop, CPU,
-                  augment=recipe.augment(config), precision=precision)
+    task = recipe.build_task(config, [int(c) for c in small_splits.class_counts], CPU)
+    loop = LoopConfig(
+        epochs=1, batch_size=config.batch_size, seed=0, n_views=recipe.n_views, progress=False, eval_every=None
+    )
+    history = fit(
+        task,
+        small_splits,
+        make_sgd(task.parameters(), config, config.lr),
+        loop,
+        CPU,
+        augment=recipe.augment(config),
+        precision=precision,
+    )
     assert torch.isfinite(torch.tensor(history[-1]["loss"])), f"{method} {precision}: {history[-1]}"
 
 
 # --- losses on a fake CUDA device -----------------------------------------------------------------
+
 
 class _MatmulDtypes(TorchDispatchMode):
     """Records the input dtypes of every matrix product."""
@@ -112,13 +132,29 @@ def _loss_inputs(name: str, b: int = 16, dim: int = 8, classes: int = 4):
     return (features, labels), {}
 
 
-LOSSES = ["supcon", "cl", "fcl", "acl", "afcl", "bcl", "rcl", "rescom", "ce", "focal", "la_ce", "balanced_softmax",
-          "siamese_balanced_softmax"]
+LOSSES = [
+    "supcon",
+    "cl",
+    "fcl",
+    "acl",
+    "afcl",
+    "bcl",
+    "rcl",
+    "rescom",
+    "ce",
+    "focal",
+    "la_ce",
+    "balanced_softmax",
+    "siamese_balanced_softmax",
+]
 
 
 def _build_loss(name: str):
-    params = {"class_counts": [50, 20, 10, 5]} if name in ("rcl", "rescom", "la_ce", "balanced_softmax",
-                                                             "siamese_balanced_softmax") else {}
+    params = (
+        {"class_counts": [50, 20, 10, 5]}
+        if name in ("rcl", "rescom", "la_ce", "balanced_softmax", "siamese_balanced_softmax")
+        else {}
+    )
     if name == "rescom":
         params["hard_negatives"] = 8
     if name in ("fcl", "afcl"):
@@ -156,14 +192,16 @@ def test_losses_on_fake_cuda_are_full_precision_and_sync_free(name, capability, 
 
 # --- a whole step of every recipe, counted on the meta device ---------------------------------------
 
+
 def _syncs(method: str, steps: int) -> SyncCounter:
     config = make_config(method, "smoke")
     recipe = recipe_of(method)
     splits = _synthetic_splits()
     torch.manual_seed(0)
     task = recipe.build_task(config, [int(c) for c in splits.class_counts], META)
-    loop = LoopConfig(epochs=1, batch_size=len(splits.train) // steps, seed=0, n_views=recipe.n_views,
-                      progress=False, eval_every=None)
+    loop = LoopConfig(
+        epochs=1, batch_size=len(splits.train) // steps, seed=0, n_views=recipe.n_views, progress=False, eval_every=None
+    )
     counter = SyncCounter()
     with counter:
         fit(task, splits, make_sgd(task.parameters(), config, 0.1), loop, META, augment=recipe.augment(config))
@@ -193,12 +231,13 @@ def test_fused_optimizer_on_cuda_takes_the_scalers_flag_without_a_sync():
 
 # --- views and batches: one upload per epoch, the same on every device and world size -------------
 
+
 def test_planned_views_equal_the_views_drawn_one_at_a_time(smoke_splits):
     """The loop's pre-drawn views are the views the former per-step generator gave (CPU runs keep
     their results), and each rank of a world takes its slice of the global batch's views."""
+    from imbalanced_contrastive.training.device import derive_seed
     from imbalanced_contrastive.training.distributed import DistInfo
     from imbalanced_contrastive.training.loop import fixed_batches
-    from imbalanced_contrastive.training.device import derive_seed
 
     config = make_config("afcl", "smoke")
     augment = recipe_of("afcl").augment(config)
@@ -216,10 +255,13 @@ def test_planned_views_equal_the_views_drawn_one_at_a_time(smoke_splits):
             part_idx, part_params = plan.batch(step, DistInfo(rank=rank, world_size=2))
             half = slice(rank * 8, (rank + 1) * 8)
             assert torch.equal(part_idx, idx[half])
-            assert torch.equal(apply_views(to_float(images[part_idx], "fmnist"), augment, part_params, 2), expected[half])
+            assert torch.equal(
+                apply_views(to_float(images[part_idx], "fmnist"), augment, part_params, 2), expected[half]
+            )
 
 
 # --- divergence, devices, determinism -----------------------------------------------------------
+
 
 class _Diverging(torch.nn.Module):
     """A task whose loss turns NaN from its third step (no loss input check can see it)."""

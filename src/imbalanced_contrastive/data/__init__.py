@@ -13,7 +13,21 @@ from imbalanced_contrastive.data.splits import IMBALANCE_SHAPES, build_splits
 from imbalanced_contrastive.data.views import BatchAugment, make_views, to_float
 
 __all__ = [
-    "CATALOGUE", "DATASETS", "IMBALANCE_SHAPES", "BatchAugment", "ClassGroups", "DataSplits", "DatasetSpec",
-    "ImageArrayDataset", "build_splits", "dataset_spec", "load_source", "long_tail_counts", "make_views",
-    "split_groups", "step_counts", "subsample_indices", "to_float",
+    "CATALOGUE",
+    "DATASETS",
+    "IMBALANCE_SHAPES",
+    "BatchAugment",
+    "ClassGroups",
+    "DataSplits",
+    "DatasetSpec",
+    "ImageArrayDataset",
+    "build_splits",
+    "dataset_spec",
+    "load_source",
+    "long_tail_counts",
+    "make_views",
+    "split_groups",
+    "step_counts",
+    "subsample_indices",
+    "to_float",
 ]

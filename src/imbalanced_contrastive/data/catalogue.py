@@ -7,9 +7,10 @@ imposes, and its ``paper`` profile) and the results tables.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 from imbalanced_contrastive.data.dataset import ImageArrayDataset
 
@@ -94,35 +95,108 @@ def _isic2018(data_dir, download, image_size):
 
 # The long-tailed CIFAR protocol of BCL and ResCom (book/paper_specs.md, spec-longtail-protocol).
 _CIFAR_LT_PAPER = dict(
-    imbalance="long_tail", ratio=100.0, minority_classes=[], train_per_class=None, test_per_class=None,
-    many_threshold=100, few_threshold=20, encoder="resnet32", batch_size=256, lr=0.15, weight_decay=5e-4,
-    epochs=200, warmup_epochs=5, schedule="step", milestones=[160, 180], embed_points=2000,
+    imbalance="long_tail",
+    ratio=100.0,
+    minority_classes=[],
+    train_per_class=None,
+    test_per_class=None,
+    many_threshold=100,
+    few_threshold=20,
+    encoder="resnet32",
+    batch_size=256,
+    lr=0.15,
+    weight_decay=5e-4,
+    epochs=200,
+    warmup_epochs=5,
+    schedule="step",
+    milestones=[160, 180],
+    embed_points=2000,
 )
 # Naturally imbalanced (NV has 6,705 of 10,015 images): no extra imbalance, all images kept.
-_SKIN_LESIONS = dict(imbalance="none", ratio=1.0, minority_classes=[], train_per_class=None, test_per_class=None,
-                     many_threshold=1000, few_threshold=200)
-_SKIN_LESIONS_PAPER = dict(encoder="resnet18", epochs=100, batch_size=128, lr=0.05, classifier_epochs=30, embed_points=2000)
+_SKIN_LESIONS = dict(
+    imbalance="none",
+    ratio=1.0,
+    minority_classes=[],
+    train_per_class=None,
+    test_per_class=None,
+    many_threshold=1000,
+    few_threshold=200,
+)
+_SKIN_LESIONS_PAPER = dict(
+    encoder="resnet18", epochs=100, batch_size=128, lr=0.05, classifier_epochs=30, embed_points=2000
+)
 
 CATALOGUE: dict[str, DatasetSpec] = {
     spec.name: spec
     for spec in (
         DatasetSpec(
-            "fmnist", "Fashion-MNIST", 10, 1, 28, ((0.2860,), (0.3530,)), _fmnist,
+            "fmnist",
+            "Fashion-MNIST",
+            10,
+            1,
+            28,
+            ((0.2860,), (0.3530,)),
+            _fmnist,
             # ACL paper: the protocol was not recoverable (book/paper_specs.md, spec-acl-data). Documented
             # defaults: step profile, ratio 100, ResNet-18 (random init, small-input stem), 100 epochs.
-            paper=dict(train_per_class=None, test_per_class=None, ratio=100.0, many_threshold=100, few_threshold=20,
-                       encoder="resnet18", epochs=100, batch_size=128, lr=0.05, classifier_epochs=30, embed_points=2000),
+            paper=dict(
+                train_per_class=None,
+                test_per_class=None,
+                ratio=100.0,
+                many_threshold=100,
+                few_threshold=20,
+                encoder="resnet18",
+                epochs=100,
+                batch_size=128,
+                lr=0.05,
+                classifier_epochs=30,
+                embed_points=2000,
+            ),
         ),
-        DatasetSpec("cifar10", "CIFAR-10", 10, 3, 32, ((0.4914, 0.4822, 0.4465), (0.2470, 0.2435, 0.2616)),
-                    _cifar("cifar10"), paper=_CIFAR_LT_PAPER),
-        DatasetSpec("cifar100", "CIFAR-100", 100, 3, 32, ((0.5071, 0.4865, 0.4409), (0.2673, 0.2564, 0.2762)),
-                    _cifar("cifar100"), paper=_CIFAR_LT_PAPER),
-        DatasetSpec("dermamnist", "DermaMNIST", 7, 3, 28, ((0.7631, 0.5381, 0.5614), (0.1366, 0.1543, 0.1692)),
-                    _dermamnist, settings=_SKIN_LESIONS, smoke=dict(many_threshold=3, few_threshold=2, image_size=16),
-                    paper=_SKIN_LESIONS_PAPER),
-        DatasetSpec("isic2018", "ISIC 2018 Task 3", 7, 3, 64, ((0.7635, 0.5461, 0.5705), (0.1409, 0.1526, 0.1700)),
-                    _isic2018, settings=_SKIN_LESIONS, smoke=dict(many_threshold=3, few_threshold=2, image_size=16),
-                    paper=_SKIN_LESIONS_PAPER),
+        DatasetSpec(
+            "cifar10",
+            "CIFAR-10",
+            10,
+            3,
+            32,
+            ((0.4914, 0.4822, 0.4465), (0.2470, 0.2435, 0.2616)),
+            _cifar("cifar10"),
+            paper=_CIFAR_LT_PAPER,
+        ),
+        DatasetSpec(
+            "cifar100",
+            "CIFAR-100",
+            100,
+            3,
+            32,
+            ((0.5071, 0.4865, 0.4409), (0.2673, 0.2564, 0.2762)),
+            _cifar("cifar100"),
+            paper=_CIFAR_LT_PAPER,
+        ),
+        DatasetSpec(
+            "dermamnist",
+            "DermaMNIST",
+            7,
+            3,
+            28,
+            ((0.7631, 0.5381, 0.5614), (0.1366, 0.1543, 0.1692)),
+            _dermamnist,
+            settings=_SKIN_LESIONS,
+            smoke=dict(many_threshold=3, few_threshold=2, image_size=16),
+            paper=_SKIN_LESIONS_PAPER,
+        ),
+        DatasetSpec(
+            "isic2018",
+            "ISIC 2018 Task 3",
+            7,
+            3,
+            64,
+            ((0.7635, 0.5461, 0.5705), (0.1409, 0.1526, 0.1700)),
+            _isic2018,
+            settings=_SKIN_LESIONS,
+            smoke=dict(many_threshold=3, few_threshold=2, image_size=16),
+            paper=_SKIN_LESIONS_PAPER,
+        ),
     )
 }
 """Every dataset the companion knows, by name."""

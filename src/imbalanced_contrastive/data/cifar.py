@@ -60,9 +60,12 @@ class _BatchUnpickler(pickle.Unpickler):
     """
 
     ALLOWED = {
-        ("numpy.core.multiarray", "_reconstruct"), ("numpy._core.multiarray", "_reconstruct"),
-        ("numpy", "ndarray"), ("numpy", "dtype"),
-        ("numpy.core.multiarray", "scalar"), ("numpy._core.multiarray", "scalar"),
+        ("numpy.core.multiarray", "_reconstruct"),
+        ("numpy._core.multiarray", "_reconstruct"),
+        ("numpy", "ndarray"),
+        ("numpy", "dtype"),
+        ("numpy.core.multiarray", "scalar"),
+        ("numpy._core.multiarray", "scalar"),
     }
 
     def find_class(self, module: str, name: str):
@@ -140,8 +143,10 @@ def load_cifar(
     folder = _find_root(name, data_dir)
     if folder is None and data_dir is not None:
         spec = _LAYOUT[name]
-        raise FileNotFoundError(f"data_dir {data_dir} holds no {name} files (the folder {spec['folder']} with "
-                                f"{spec['train'] + spec['test']}).\n" + HOW_TO_OBTAIN)
+        raise FileNotFoundError(
+            f"data_dir {data_dir} holds no {name} files (the folder {spec['folder']} with "
+            f"{spec['train'] + spec['test']}).\n" + HOW_TO_OBTAIN
+        )
     if folder is None and download:
         folder = _download(name, cache_dir() / "cifar")
     if folder is None:

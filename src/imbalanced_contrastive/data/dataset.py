@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import Sequence
 
 import torch
 
@@ -35,13 +35,10 @@ class ImageArrayDataset:
             )
         if self.labels.dim() != 1 or self.labels.shape[0] != self.images.shape[0]:
             raise ValueError(
-                f"labels must have shape [N] with N={self.images.shape[0]}; "
-                f"got {tuple(self.labels.shape)}"
+                f"labels must have shape [N] with N={self.images.shape[0]}; got {tuple(self.labels.shape)}"
             )
         self.labels = self.labels.long()
-        if self.labels.numel() and (
-            int(self.labels.min()) < 0 or int(self.labels.max()) >= len(self.classes)
-        ):
+        if self.labels.numel() and (int(self.labels.min()) < 0 or int(self.labels.max()) >= len(self.classes)):
             raise ValueError(
                 f"labels must lie in [0, {len(self.classes) - 1}] for {len(self.classes)} classes; "
                 f"got range [{int(self.labels.min())}, {int(self.labels.max())}]"
@@ -74,7 +71,7 @@ class ImageArrayDataset:
             self._on_device[key] = to_device(self.images, device)
         return self._on_device[key]
 
-    def subset(self, indices: torch.Tensor | Sequence[int]) -> "ImageArrayDataset":
+    def subset(self, indices: torch.Tensor | Sequence[int]) -> ImageArrayDataset:
         """A new dataset holding the rows ``indices`` (in that order)."""
         idx = torch.as_tensor(indices, dtype=torch.long)
         return ImageArrayDataset(self.images[idx], self.labels[idx], list(self.classes), self.name)
@@ -102,7 +99,8 @@ class DataSplits:
         if self.train.classes != self.test.classes:
             raise ValueError("train and test sets must have the same class list")
         self.groups = split_groups(
-            self.train.class_counts(), many_threshold=self.many_threshold,
+            self.train.class_counts(),
+            many_threshold=self.many_threshold,
             few_threshold=self.few_threshold,
         )
 

@@ -86,7 +86,9 @@ def load_dermamnist(
     if data_dir is not None and not Path(data_dir).expanduser().is_dir():
         raise FileNotFoundError(f"data_dir {data_dir} does not exist (or is not a folder)")
     # an explicit data_dir is used or rejected, never passed over for the cache's copy
-    candidates = [Path(data_dir).expanduser() / file_name] if data_dir is not None else [cache_dir() / "medmnist" / file_name]
+    candidates = (
+        [Path(data_dir).expanduser() / file_name] if data_dir is not None else [cache_dir() / "medmnist" / file_name]
+    )
     path = next((p for p in candidates if p.is_file()), None)
     if path is None and download and data_dir is None:
         path = _download(size, cache_dir() / "medmnist")
@@ -96,7 +98,9 @@ def load_dermamnist(
             "(or pass download=True where the internet is reachable) and pass its directory as data_dir."
         )
     if verify and md5_of_file(path) != md5:
-        raise ValueError(f"{path} is corrupt: MD5 {md5_of_file(path)} != published {md5}. Delete it and download again.")
+        raise ValueError(
+            f"{path} is corrupt: MD5 {md5_of_file(path)} != published {md5}. Delete it and download again."
+        )
     with np.load(path) as archive:
         missing = [f"{s}_{k}" for s in SPLITS for k in ("images", "labels") if f"{s}_{k}" not in archive]
         if missing:
@@ -109,6 +113,8 @@ def load_dermamnist(
             labels = archive[f"{split}_labels"].reshape(-1).astype(np.int64)
             out[split] = ImageArrayDataset(
                 torch.from_numpy(np.ascontiguousarray(images.transpose(0, 3, 1, 2))),
-                torch.from_numpy(labels), list(CLASSES), "dermamnist",
+                torch.from_numpy(labels),
+                list(CLASSES),
+                "dermamnist",
             )
     return out

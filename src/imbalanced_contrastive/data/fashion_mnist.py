@@ -26,8 +26,16 @@ from imbalanced_contrastive.data.files import cache_dir, md5_of_bytes, md5_of_fi
 log = logging.getLogger(__name__)
 
 CLASSES = [
-    "T-shirt/top", "Trouser", "Pullover", "Dress", "Coat",
-    "Sandal", "Shirt", "Sneaker", "Bag", "Ankle boot",
+    "T-shirt/top",
+    "Trouser",
+    "Pullover",
+    "Dress",
+    "Coat",
+    "Sandal",
+    "Shirt",
+    "Sneaker",
+    "Bag",
+    "Ankle boot",
 ]
 
 DEBIAN_DIR = Path("/usr/share/datasets/fashion-mnist")
@@ -83,8 +91,7 @@ def _verified_payload(path: Path, stem: str, verify: bool) -> bytes:
         if md5_of_bytes(payload) != payload_md5 and md5_of_file(path) != archive_md5:
             raise ValueError(
                 f"Fashion-MNIST file {path} is corrupt: its MD5 matches neither the upstream archive "
-                f"({archive_md5}) nor the IDX payload ({payload_md5}). Delete it and obtain it again.\n"
-                + HOW_TO_OBTAIN
+                f"({archive_md5}) nor the IDX payload ({payload_md5}). Delete it and obtain it again.\n" + HOW_TO_OBTAIN
             )
     return payload
 
@@ -166,7 +173,10 @@ def load_fashion_mnist(
         raise FileNotFoundError(
             "Fashion-MNIST not found. Searched:\n"
             + "\n".join(f"  {d}" for d in searched)
-            + "\nIncomplete directories:\n" + detail + "\n" + HOW_TO_OBTAIN
+            + "\nIncomplete directories:\n"
+            + detail
+            + "\n"
+            + HOW_TO_OBTAIN
         )
     arrays = {}
     for stem in FILES:
@@ -176,9 +186,7 @@ def load_fashion_mnist(
 
     def build(images: np.ndarray, labels: np.ndarray, split: str) -> ImageArrayDataset:
         if images.ndim != 3 or images.shape[0] != labels.shape[0]:
-            raise ValueError(
-                f"Fashion-MNIST {split} images {images.shape} and labels {labels.shape} do not match"
-            )
+            raise ValueError(f"Fashion-MNIST {split} images {images.shape} and labels {labels.shape} do not match")
         return ImageArrayDataset(
             torch.from_numpy(images).unsqueeze(1).contiguous(),
             torch.from_numpy(labels.astype(np.int64)),

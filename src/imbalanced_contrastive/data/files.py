@@ -46,7 +46,9 @@ def read_maybe_gzip(path: Path) -> bytes:
             with gzip.open(path, "rb") as f:
                 return f.read()
         except (EOFError, OSError, zlib.error) as err:  # BadGzipFile is an OSError
-            raise ValueError(f"{path} is a truncated or corrupt gzip file ({err}); delete it and obtain it again") from err
+            raise ValueError(
+                f"{path} is a truncated or corrupt gzip file ({err}); delete it and obtain it again"
+            ) from err
     return Path(path).read_bytes()
 
 

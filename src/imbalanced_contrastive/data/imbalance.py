@@ -16,8 +16,8 @@ Which samples are kept is decided by a seeded permutation, so a profile is repro
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Sequence
 
 import numpy as np
 import torch
@@ -44,18 +44,13 @@ def long_tail_counts(n_max: int, num_classes: int, imbalance_factor: float) -> l
     if num_classes < 2:
         raise ValueError(f"num_classes must be >= 2 for a long-tailed profile; got {num_classes}")
     if not math.isfinite(imbalance_factor) or imbalance_factor < 1:
-        raise ValueError(
-            f"imbalance_factor must be a finite number >= 1 (n_head / n_tail); got {imbalance_factor}"
-        )
+        raise ValueError(f"imbalance_factor must be a finite number >= 1 (n_head / n_tail); got {imbalance_factor}")
     return [
-        max(1, int(math.floor(n_max * imbalance_factor ** (-c / (num_classes - 1)) + 1e-9)))
-        for c in range(num_classes)
+        max(1, int(math.floor(n_max * imbalance_factor ** (-c / (num_classes - 1)) + 1e-9))) for c in range(num_classes)
     ]
 
 
-def step_counts(
-    class_counts: Sequence[int], minority_classes: Sequence[int], ratio: float
-) -> list[int]:
+def step_counts(class_counts: Sequence[int], minority_classes: Sequence[int], ratio: float) -> list[int]:
     """Per-class counts of the step profile.
 
     Args:
@@ -97,16 +92,12 @@ def subsample_indices(labels: torch.Tensor, target_counts: Sequence[int], seed: 
     labels_np = labels.cpu().numpy()
     available = np.bincount(labels_np, minlength=len(target_counts))
     if len(available) > len(target_counts):
-        raise ValueError(
-            f"target_counts has {len(target_counts)} entries but labels reach class {len(available) - 1}"
-        )
+        raise ValueError(f"target_counts has {len(target_counts)} entries but labels reach class {len(available) - 1}")
     rng = np.random.default_rng(seed)
     kept = []
     for c, want in enumerate(target_counts):
         if want < 0 or want > available[c]:
-            raise ValueError(
-                f"class {c} has {available[c]} samples; cannot keep {want} (allowed 0..{available[c]})"
-            )
+            raise ValueError(f"class {c} has {available[c]} samples; cannot keep {want} (allowed 0..{available[c]})")
         idx = np.flatnonzero(labels_np == c)
         kept.append(rng.permutation(idx)[: int(want)])
     return torch.from_numpy(np.sort(np.concatenate(kept))).long()
@@ -150,7 +141,5 @@ def split_groups(
             f"few_threshold={few_threshold}, many_threshold={many_threshold}"
         )
     counts = [int(n) for n in (class_counts.tolist() if torch.is_tensor(class_counts) else class_counts)]
-    groups = tuple(
-        "many" if n > many_threshold else ("few" if n < few_threshold else "medium") for n in counts
-    )
+    groups = tuple("many" if n > many_threshold else ("few" if n < few_threshold else "medium") for n in counts)
     return ClassGroups(groups, many_threshold, few_threshold)

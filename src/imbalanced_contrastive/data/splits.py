@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from pathlib import Path
-from typing import Sequence
 
 from imbalanced_contrastive.data import catalogue
 from imbalanced_contrastive.data.dataset import DataSplits, ImageArrayDataset
@@ -69,7 +69,7 @@ def build_splits(
         target = step_counts(counts, minority_classes, ratio)
     elif imbalance == "long_tail":
         target = long_tail_counts(max(counts), len(counts), ratio)
-        short = [c for c, (want, have) in enumerate(zip(target, counts)) if want > have]
+        short = [c for c, (want, have) in enumerate(zip(target, counts, strict=True)) if want > have]
         if short:
             raise ValueError(
                 f"classes {short} have fewer samples than the long-tail profile asks for; the profile "

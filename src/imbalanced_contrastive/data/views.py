@@ -9,7 +9,6 @@ datasets (ISIC 2018) are resized into memory first, so they take the same path.
 
 from __future__ import annotations
 
-
 import torch
 import torch.nn.functional as F
 
@@ -26,6 +25,7 @@ AUGMENTATIONS: dict[str, dict[str, float | tuple[float, float]]] = {
 """Named view augmentations (the config's ``augmentation``): :class:`BatchAugment` arguments; flips
 are the dataset's (:attr:`~imbalanced_contrastive.data.catalogue.DatasetSpec.flip`)."""
 
+
 def to_float(images: torch.Tensor, dataset: str) -> torch.Tensor:
     """``uint8 [B, C, H, W]`` -> standardised ``float32 [B, C, H, W]`` with the dataset's statistics
     (:attr:`~imbalanced_contrastive.data.catalogue.DatasetSpec.normalization`).
@@ -36,7 +36,7 @@ def to_float(images: torch.Tensor, dataset: str) -> torch.Tensor:
     x = images.float().div_(255.0)
     if x.shape[1] != len(mean):
         raise ValueError(f"{dataset} images have {len(mean)} channel(s); got a batch of shape {tuple(x.shape)}")
-    for c, (m, s) in enumerate(zip(mean, std)):
+    for c, (m, s) in enumerate(zip(mean, std, strict=True)):
         x[:, c].sub_(m).div_(s)
     return x
 
@@ -154,7 +154,9 @@ def make_views(
     return torch.stack(views, dim=1)
 
 
-def apply_views(x: torch.Tensor, augment: BatchAugment | None, params: torch.Tensor | None, n_views: int) -> torch.Tensor:
+def apply_views(
+    x: torch.Tensor, augment: BatchAugment | None, params: torch.Tensor | None, n_views: int
+) -> torch.Tensor:
     """The views of ``x`` for pre-drawn numbers: ``params`` ``[n_views, 6, B]`` (from
     :meth:`BatchAugment.draw`, on ``x``'s device), or ``x`` repeated when ``augment`` is ``None``.
 

@@ -29,8 +29,23 @@ from imbalanced_contrastive.losses.rescom import ClassBalancedQueue, ClassBalanc
 from imbalanced_contrastive.losses.supcon import SupConLoss
 
 __all__ = [
-    "LOSSES", "NORMALIZATIONS", "AsymmetricContrastiveLoss", "AsymmetricFocalContrastiveLoss", "BalancedContrastiveLoss",
-    "BalancedSoftmaxLoss", "ClassBalancedQueue", "ClassBalancedSupConLoss", "ContrastiveLoss", "CrossEntropyLoss",
-    "FocalContrastiveLoss", "FocalLoss", "LogitAdjustedCrossEntropy", "RebalancedContrastiveLoss",
-    "SiameseBalancedSoftmaxLoss", "SupConLoss", "effective_number_weights", "get_loss", "loss_parameters",
+    "LOSSES",
+    "NORMALIZATIONS",
+    "AsymmetricContrastiveLoss",
+    "AsymmetricFocalContrastiveLoss",
+    "BalancedContrastiveLoss",
+    "BalancedSoftmaxLoss",
+    "ClassBalancedQueue",
+    "ClassBalancedSupConLoss",
+    "ContrastiveLoss",
+    "CrossEntropyLoss",
+    "FocalContrastiveLoss",
+    "FocalLoss",
+    "LogitAdjustedCrossEntropy",
+    "RebalancedContrastiveLoss",
+    "SiameseBalancedSoftmaxLoss",
+    "SupConLoss",
+    "effective_number_weights",
+    "get_loss",
+    "loss_parameters",
 ]

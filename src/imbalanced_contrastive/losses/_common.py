@@ -9,8 +9,8 @@ All contrastive losses in this package follow one convention:
 * every loss runs in full precision: half-precision inputs (fp16/bf16) are upcast to float32
   (float64 stays float64) and each ``forward`` runs with autocast disabled (:func:`full_precision`),
   so no similarity matmul is cast back to fp16/bf16 inside a mixed-precision training step;
-* excluded entries (an anchor's own logit) hold the dtype's most negative finite value and masked
-  sums select with ``torch.where``: no infinity is ever multiplied by a mask's 0;
+* excluded entries (an anchor's own logit) hold the dtype's most negative *finite* value, never
+  ``-inf``, so no infinity is ever multiplied by a mask's 0 (which would make NaN);
 * nothing on the training path synchronises an accelerator with the host: value checks (labels
   in range, finite features) run on the CPU only, and no shape depends on the data.
 """
@@ -20,7 +20,8 @@ from __future__ import annotations
 import functools
 import math
 import numbers
-from typing import Callable, TypeVar
+from collections.abc import Callable
+from typing import TypeVar
 
 import numpy as np
 import torch
@@ -35,7 +36,9 @@ def as_number(name: str, value) -> float:
     """
     if torch.is_tensor(value):
         if value.numel() != 1 or value.dtype == torch.bool or value.is_complex():
-            raise ValueError(f"{name} must be a real number; got a tensor of shape {tuple(value.shape)} ({value.dtype})")
+            raise ValueError(
+                f"{name} must be a real number; got a tensor of shape {tuple(value.shape)} ({value.dtype})"
+            )
         value = value.item()
     if isinstance(value, (bool, np.bool_)) or not isinstance(value, numbers.Real):
         raise ValueError(f"{name} must be a real number; got {value!r}")
@@ -162,7 +165,9 @@ def flatten_views(features: torch.Tensor, labels: torch.Tensor) -> tuple[torch.T
         raise ValueError(f"labels must be a 1-D integer tensor of shape [B]; got {getattr(labels, 'shape', labels)}")
     if labels.is_floating_point() or labels.is_complex() or labels.dtype == torch.bool:
         raise ValueError(f"labels must be an integer tensor; got dtype {labels.dtype}")
-    b, v, _ = features.shape
+    b, v, d = features.shape
+    if d == 0:
+        raise ValueError(f"features must have at least one dimension per embedding; got shape {tuple(features.shape)}")
     if labels.shape[0] != b:
         raise ValueError(f"labels has {labels.shape[0]} entries but features has batch size {b}")
     if b == 0 or v == 0:
@@ -172,31 +177,35 @@ def flatten_views(features: torch.Tensor, labels: torch.Tensor) -> tuple[torch.T
     return z, labels.to(z.device).repeat(v), v
 
 
-def label_masks(y: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-    """Positive and negative masks of the flattened batch.
+def label_masks(y: torch.Tensor, dtype: torch.dtype) -> tuple[torch.Tensor, torch.Tensor]:
+    """Positive and negative masks of the flattened batch, as 0/1 matrices of ``dtype``.
 
     Returns:
-        ``(positives, negatives)``: boolean ``[N, N]`` masks of ``P(i)`` (same label, ``j != i``)
-        and ``N(i)`` (different label); their row sums (:func:`set_size`) are ``|P(i)|`` and ``|N(i)|``.
+        ``(positives, negatives)``: ``[N, N]`` masks of ``P(i)`` (same label, ``j != i``) and
+        ``N(i)`` (different label); their row sums (:func:`set_size`) are ``|P(i)|`` and ``|N(i)|``.
+        (0/1 floating masks, not booleans: on the CPU, converting, summing and selecting with a
+        boolean N x N matrix is several times slower than multiplying by a floating one.)
     """
-    same = y.unsqueeze(0) == y.unsqueeze(1)
-    negatives = ~same
-    same.diagonal().fill_(False)
-    return same, negatives
+    positives = (y.unsqueeze(0) == y.unsqueeze(1)).to(dtype)
+    negatives = 1.0 - positives
+    positives.diagonal().fill_(0.0)
+    return positives, negatives
 
 
-def set_size(mask: torch.Tensor, dtype: torch.dtype) -> torch.Tensor:
-    """Row sums of a boolean mask (``|P(i)|``, ``|N(i)|``) in ``dtype``. Shape: ``[N]``."""
-    return mask.sum(dim=1).to(dtype)
+def set_size(mask: torch.Tensor) -> torch.Tensor:
+    """Row sums of a 0/1 mask (``|P(i)|``, ``|N(i)|``). Shape: ``[N]``."""
+    return mask.sum(dim=1)
 
 
 def masked_row_sum(values: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
-    """``sum_j values_ij`` over the entries where the boolean ``mask`` is set, per row.
+    """``sum_j mask_ij * values_ij`` per row, for a 0/1 ``mask``.
 
-    Selected with ``torch.where``: an excluded entry contributes exactly 0 (and a zero gradient)
-    whatever its value; no mask is ever multiplied into the values.
+    ``values`` must be finite, which every caller guarantees: an excluded entry (the anchor's own
+    logit) holds the dtype's lowest *finite* value (:func:`exclude_self`), never an infinity, so a
+    mask's 0 times it is exactly 0 and its gradient exactly 0 (0 x inf, which would be NaN, never
+    occurs).
     """
-    return torch.where(mask, values, values.new_zeros(())).sum(dim=1)
+    return (values * mask).sum(dim=1)
 
 
 def mean_where(values: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
@@ -266,7 +275,9 @@ def check_class_counts(class_counts) -> torch.Tensor:
     try:
         counts = torch.as_tensor(class_counts, dtype=torch.float64)
     except (TypeError, ValueError, RuntimeError) as err:
-        raise ValueError(f"class_counts must be a 1-D sequence of per-class training counts; got {class_counts!r}") from err
+        raise ValueError(
+            f"class_counts must be a 1-D sequence of per-class training counts; got {class_counts!r}"
+        ) from err
     if counts.dim() != 1:
         raise ValueError(f"class_counts must be 1-D (one count per class); got shape {tuple(counts.shape)}")
     if counts.numel() < 2:

@@ -89,7 +89,9 @@ class AsymmetricFocalContrastiveLoss(nn.Module):
         self.normalization = check_choice("normalization", normalization, NORMALIZATIONS)
 
     def extra_repr(self) -> str:
-        return f"temperature={self.temperature}, gamma={self.gamma}, eta={self.eta}, normalization={self.normalization!r}"
+        return (
+            f"temperature={self.temperature}, gamma={self.gamma}, eta={self.eta}, normalization={self.normalization!r}"
+        )
 
     def per_anchor(self, features: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:
         """Per-anchor losses :math:`\\ell_i`. Shape: ``[V*B]``."""
@@ -98,7 +100,7 @@ class AsymmetricFocalContrastiveLoss(nn.Module):
         if n < 2:
             return zero_loss(z).expand(n)
         log_prob = contrast_log_prob(z, self.temperature)
-        positives, negatives = label_masks(y)
+        positives, negatives = label_masks(y, z.dtype)
         q = one_minus(log_prob.exp())  # 1 - p_ij, at least eps
         if self.gamma == 0.0:
             weighted = log_prob
@@ -112,7 +114,7 @@ class AsymmetricFocalContrastiveLoss(nn.Module):
         if self.normalization == "official":
             c_pos = c_neg = torch.full_like(pos_sum, float(n))
         else:
-            c_pos, c_neg = set_size(positives, z.dtype).clamp(min=1.0), set_size(negatives, z.dtype).clamp(min=1.0)
+            c_pos, c_neg = set_size(positives).clamp(min=1.0), set_size(negatives).clamp(min=1.0)
         return -pos_sum / c_pos - self.eta * neg_sum / c_neg
 
     @full_precision

@@ -43,7 +43,9 @@ from imbalanced_contrastive.losses._common import (
 def check_prototypes(prototypes: torch.Tensor, z: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
     """Validate prototypes ``[C, D]`` against flattened features ``[N, D]`` and labels ``[N]``."""
     if not torch.is_tensor(prototypes) or prototypes.dim() != 2 or not prototypes.is_floating_point():
-        raise ValueError(f"prototypes must be a floating tensor of shape [C, D]; got {getattr(prototypes, 'shape', prototypes)}")
+        raise ValueError(
+            f"prototypes must be a floating tensor of shape [C, D]; got {getattr(prototypes, 'shape', prototypes)}"
+        )
     if prototypes.shape[1] != z.shape[1]:
         raise ValueError(f"prototypes have dimension {prototypes.shape[1]} but features have {z.shape[1]}")
     if on_host(y) and int(y.max()) >= prototypes.shape[0]:
@@ -97,23 +99,26 @@ def class_averaged_contrastive(
     for name, vec in (("class_logit_offset", class_logit_offset), ("positive_margin", positive_margin)):
         if vec is not None:
             check_labels(contrast_labels, vec.shape[0], f"labels (for the {vec.shape[0]} entries of {name})")
-    same = y.unsqueeze(1) == contrast_labels.unsqueeze(0)  # [N, M], includes k = i
+    same = (y.unsqueeze(1) == contrast_labels.unsqueeze(0)).to(z.dtype)  # [N, M] 0/1, includes k = i
     logits = (z * (similarity_scale / temperature)) @ contrast.T
     if positive_margin is not None:
         margin = positive_margin.to(z.dtype)[y] / temperature
-        logits = logits - torch.where(same, margin.unsqueeze(1), logits.new_zeros(()))
+        logits = logits - same * margin.unsqueeze(1)
     if class_logit_offset is not None:
         logits = logits + class_logit_offset.to(z.dtype)[contrast_labels].unsqueeze(0)
     exclude_self(logits)  # A(i) excludes the anchor itself
     positives = same.clone()
-    positives[:, :n].diagonal().fill_(False)
-    n_pos = set_size(positives, z.dtype)
+    positives[:, :n].diagonal().fill_(0.0)
+    n_pos = set_size(positives)
     denominator_logits = logits
     if class_averaging:
-        # omega_ik: the size of k's class in A = its views in the batch (the anchors are the
-        # views, so a column sum of `same`) + its prototype; the anchor leaves its own class
-        class_size = same.sum(dim=0).to(z.dtype) + (1.0 if prototypes is not None else 0.0)
-        omega = class_size.unsqueeze(0) - same.to(z.dtype)
+        # omega_ik: the size of k's class in A = its views in the batch + its prototype; the anchor
+        # leaves its own class. The anchors are the views, so a view's class has as many views as
+        # its row of the (symmetric) view block of `same` holds, and prototype c's class as many as
+        # its column (a column sum of the whole N x M matrix is slow on the CPU)
+        views_of_class = torch.cat([same[:, :n].sum(dim=1), same[:, n:].sum(dim=0)])
+        class_size = views_of_class + (1.0 if prototypes is not None else 0.0)
+        omega = class_size.unsqueeze(0) - same
         denominator_logits = logits - torch.log(omega.clamp(min=1.0))
     log_denominator = torch.logsumexp(denominator_logits, dim=1)
     loss = log_denominator - masked_row_sum(logits, positives) / n_pos.clamp(min=1.0)
@@ -143,7 +148,9 @@ class BalancedContrastiveLoss(nn.Module):
         self.temperature = check_positive("temperature", temperature)
 
     @full_precision
-    def forward(self, features: torch.Tensor, labels: torch.Tensor, prototypes: torch.Tensor | None = None) -> torch.Tensor:
+    def forward(
+        self, features: torch.Tensor, labels: torch.Tensor, prototypes: torch.Tensor | None = None
+    ) -> torch.Tensor:
         """Compute the loss (with autocast disabled: in float32, or float64 for float64 features).
 
         Args:
@@ -157,7 +164,9 @@ class BalancedContrastiveLoss(nn.Module):
         """
         if prototypes is not None:
             if not torch.is_tensor(prototypes) or prototypes.dim() != 2:
-                raise ValueError(f"prototypes must be a tensor [C, D]; got {getattr(prototypes, 'shape', prototypes)!r}")
+                raise ValueError(
+                    f"prototypes must be a tensor [C, D]; got {getattr(prototypes, 'shape', prototypes)!r}"
+                )
             check_labels(labels, prototypes.shape[0])
         loss, valid = class_averaged_contrastive(features, labels, prototypes, self.temperature, class_averaging=True)
         return mean_where(loss, valid)

@@ -2,20 +2,38 @@
 
 from __future__ import annotations
 
-from typing import Sequence
+from collections.abc import Sequence
 
 import torch
 import torch.nn as nn
 import torch.nn.functional as F
 
-from imbalanced_contrastive.losses._common import check_finite, check_nonnegative, compute_dtype, full_precision, on_host, one_minus
+from imbalanced_contrastive.losses._common import (
+    check_finite,
+    check_nonnegative,
+    compute_dtype,
+    full_precision,
+    on_host,
+    one_minus,
+)
 
 
 def _check_logits(logits: torch.Tensor, targets: torch.Tensor) -> None:
     if not torch.is_tensor(logits) or logits.dim() != 2 or not logits.is_floating_point():
         raise ValueError(f"logits must be a floating tensor of shape [B, C]; got {getattr(logits, 'shape', logits)}")
-    if not torch.is_tensor(targets) or targets.dim() != 1 or targets.is_floating_point():
-        raise ValueError("targets must be a 1-D integer tensor of shape [B]")
+    if (
+        not torch.is_tensor(targets)
+        or targets.dim() != 1
+        or targets.is_floating_point()
+        or targets.is_complex()
+        or targets.dtype == torch.bool
+    ):
+        got = (
+            f"dtype {targets.dtype}, shape {tuple(targets.shape)}"
+            if torch.is_tensor(targets)
+            else type(targets).__name__
+        )
+        raise ValueError(f"targets must be a 1-D integer tensor of class indices, shape [B]; got {got}")
     if targets.shape[0] != logits.shape[0]:
         raise ValueError(f"targets has {targets.shape[0]} entries but logits has batch size {logits.shape[0]}")
     if logits.shape[0] == 0 or logits.shape[1] < 2:

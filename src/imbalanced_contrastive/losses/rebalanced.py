@@ -89,7 +89,9 @@ class RebalancedContrastiveLoss(nn.Module):
         return int(self.log_counts.numel())
 
     @full_precision
-    def forward(self, features: torch.Tensor, labels: torch.Tensor, prototypes: torch.Tensor | None = None) -> torch.Tensor:
+    def forward(
+        self, features: torch.Tensor, labels: torch.Tensor, prototypes: torch.Tensor | None = None
+    ) -> torch.Tensor:
         """Compute the loss (with autocast disabled: in float32, or float64 for float64 features).
 
         Args:

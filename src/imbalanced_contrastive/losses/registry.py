@@ -47,10 +47,9 @@ def loss_parameters(name: str) -> list[str]:
 
 
 def _lookup(name: str) -> type[nn.Module]:
-    key = name.lower() if isinstance(name, str) else name
-    if key not in LOSSES:
-        raise ValueError(f"loss must be one of {sorted(LOSSES)}; got {name!r}")
-    return LOSSES[key]
+    if not isinstance(name, str) or name.lower() not in LOSSES:
+        raise ValueError(f"loss must be one of {sorted(LOSSES)} (a name, as a string); got {name!r}")
+    return LOSSES[name.lower()]
 
 
 def get_loss(name: str, **kwargs) -> nn.Module:
@@ -64,7 +63,8 @@ def get_loss(name: str, **kwargs) -> nn.Module:
     allowed = loss_parameters(name)
     unknown = sorted(set(kwargs) - set(allowed))
     required = [
-        p.name for p in inspect.signature(cls.__init__).parameters.values()
+        p.name
+        for p in inspect.signature(cls.__init__).parameters.values()
         if p.name != "self" and p.default is inspect.Parameter.empty and p.name not in kwargs
     ]
     if required:

@@ -21,7 +21,9 @@ queue it is SupCon on the two views.
 from __future__ import annotations
 
 import math
+import numbers
 
+import numpy as np
 import torch
 import torch.distributed as dist
 import torch.nn as nn
@@ -88,10 +90,11 @@ class ClassBalancedQueue(nn.Module):
 
     def __init__(self, num_classes: int, per_class: int, dim: int, seed: int = 0) -> None:
         super().__init__()
-        if num_classes < 2 or per_class < 1 or dim < 1:
-            raise ValueError(
-                f"need num_classes >= 2, per_class >= 1, dim >= 1; got {num_classes}, {per_class}, {dim}"
-            )
+        for name, value, low in (("num_classes", num_classes, 2), ("per_class", per_class, 1), ("dim", dim, 1)):
+            if not isinstance(value, numbers.Integral) or isinstance(value, (bool, np.bool_)) or value < low:
+                raise ValueError(f"{name} must be an integer >= {low}; got {value!r}")
+        num_classes, per_class, dim = int(num_classes), int(per_class), int(dim)
+        seed = check_count("seed", seed)
         self.num_classes, self.per_class, self.dim = num_classes, per_class, dim
         g = torch.Generator().manual_seed(seed)
         self.register_buffer("buffer", F.normalize(torch.randn(num_classes * per_class, dim, generator=g), dim=1))
@@ -119,8 +122,18 @@ class ClassBalancedQueue(nn.Module):
         sequential ring buffer would. No shape depends on the labels, so a push never
         synchronises an accelerator with the host (the label range is checked on the CPU only).
         """
+        if not torch.is_tensor(features) or not features.is_floating_point():
+            raise ValueError(
+                f"push expects features as a floating tensor [n, {self.dim}]; got {type(features).__name__}"
+            )
+        if not torch.is_tensor(labels) or labels.is_floating_point() or labels.dtype == torch.bool:
+            got = labels.dtype if torch.is_tensor(labels) else type(labels).__name__
+            raise ValueError(f"push expects labels as a 1-D integer tensor [n]; got {got}")
         if features.dim() != 2 or features.shape[1] != self.dim or labels.shape != features.shape[:1]:
-            raise ValueError(f"push expects features [n, {self.dim}] and labels [n]; got {tuple(features.shape)}, {tuple(labels.shape)}")
+            raise ValueError(
+                f"push expects features [n, {self.dim}] and labels [n]; "
+                f"got {tuple(features.shape)}, {tuple(labels.shape)}"
+            )
         check_finite(features.detach(), "queue features")
         check_labels(labels, self.num_classes)
         feats = _all_gather(features.detach().to(self.buffer.dtype))
@@ -158,7 +171,11 @@ class ClassBalancedSupConLoss(nn.Module):
     """
 
     def __init__(
-        self, class_counts, temperature: float = 0.2, beta: float = 0.999999, hard_positives: int = 1,
+        self,
+        class_counts,
+        temperature: float = 0.2,
+        beta: float = 0.999999,
+        hard_positives: int = 1,
         hard_negatives: int = 400,
     ) -> None:
         super().__init__()
@@ -198,26 +215,30 @@ class ClassBalancedSupConLoss(nn.Module):
         hard_neg = other.flatten(1).topk(self.hard_negatives, dim=1).values
         return hard_pos, hard_neg
 
-    def per_anchor(self, features: torch.Tensor, labels: torch.Tensor, queue: ClassBalancedQueue | None = None) -> torch.Tensor:
+    def per_anchor(
+        self, features: torch.Tensor, labels: torch.Tensor, queue: ClassBalancedQueue | None = None
+    ) -> torch.Tensor:
         """Unweighted per-anchor losses :math:`L_a`. Shape: ``[V*B]``."""
         z, y, _ = flatten_views(features, labels)
         check_labels(y, self.num_classes)
         batch_logits = exclude_self((z / self.temperature) @ z.T)
-        positives = y.unsqueeze(0) == y.unsqueeze(1)
-        positives.diagonal().fill_(False)
+        positives = (y.unsqueeze(0) == y.unsqueeze(1)).to(z.dtype)
+        positives.diagonal().fill_(0.0)
         logits, targets = [batch_logits], [positives]
         if queue is not None:
             hard_pos, hard_neg = self.mine(z, y, queue)
             logits += [hard_pos / self.temperature, hard_neg / self.temperature]
-            targets += [torch.ones_like(hard_pos, dtype=torch.bool), torch.zeros_like(hard_neg, dtype=torch.bool)]
+            targets += [torch.ones_like(hard_pos), torch.zeros_like(hard_neg)]
         logits_all, target = torch.cat(logits, dim=1), torch.cat(targets, dim=1)
         log_prob = logits_all - torch.logsumexp(logits_all, dim=1, keepdim=True)
-        n_pos = set_size(target, z.dtype)
+        n_pos = set_size(target)
         loss = -masked_row_sum(log_prob, target) / n_pos.clamp(min=1.0)
         return loss
 
     @full_precision
-    def forward(self, features: torch.Tensor, labels: torch.Tensor, queue: ClassBalancedQueue | None = None) -> torch.Tensor:
+    def forward(
+        self, features: torch.Tensor, labels: torch.Tensor, queue: ClassBalancedQueue | None = None
+    ) -> torch.Tensor:
         """Compute :math:`\\mathcal{L}_{CBSC}` (with autocast disabled: in float32, or float64 for float64 features).
 
         Args:

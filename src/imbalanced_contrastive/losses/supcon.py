@@ -65,8 +65,8 @@ class SupConLoss(nn.Module):
         if z.shape[0] < 2:
             return zero_loss(z).expand(z.shape[0]), torch.zeros(z.shape[0], dtype=torch.bool, device=z.device)
         log_prob = contrast_log_prob(z, self.temperature)
-        positives, _ = label_masks(y)
-        n_pos = set_size(positives, z.dtype)
+        positives, _ = label_masks(y, z.dtype)
+        n_pos = set_size(positives)
         mean_log_prob_pos = masked_row_sum(log_prob, positives) / n_pos.clamp(min=1.0)
         return -(self.temperature / self.base_temperature) * mean_log_prob_pos, n_pos > 0
 

@@ -26,12 +26,18 @@ class SmallCNN(nn.Module):
             raise ValueError(f"in_channels and width must be >= 1; got {in_channels}, {width}")
 
         def block(cin: int, cout: int) -> nn.Sequential:
-            return nn.Sequential(nn.Conv2d(cin, cout, 3, padding=1, bias=False), nn.BatchNorm2d(cout), nn.ReLU(inplace=True))
+            return nn.Sequential(
+                nn.Conv2d(cin, cout, 3, padding=1, bias=False), nn.BatchNorm2d(cout), nn.ReLU(inplace=True)
+            )
 
         self.net = nn.Sequential(
-            block(in_channels, width), nn.MaxPool2d(2),
-            block(width, 2 * width), nn.MaxPool2d(2),
-            block(2 * width, 4 * width), nn.AdaptiveAvgPool2d(1), nn.Flatten(),
+            block(in_channels, width),
+            nn.MaxPool2d(2),
+            block(width, 2 * width),
+            nn.MaxPool2d(2),
+            block(2 * width, 4 * width),
+            nn.AdaptiveAvgPool2d(1),
+            nn.Flatten(),
         )
         self.feature_dim = 4 * width
 
@@ -69,7 +75,9 @@ class ResNet32(nn.Module):
 
     def __init__(self, in_channels: int = 3, blocks_per_stage: int = 5) -> None:
         super().__init__()
-        self.stem = nn.Sequential(nn.Conv2d(in_channels, 16, 3, 1, 1, bias=False), nn.BatchNorm2d(16), nn.ReLU(inplace=True))
+        self.stem = nn.Sequential(
+            nn.Conv2d(in_channels, 16, 3, 1, 1, bias=False), nn.BatchNorm2d(16), nn.ReLU(inplace=True)
+        )
         layers, cin = [], 16
         for cout, stride in ((16, 1), (32, 2), (64, 2)):
             for i in range(blocks_per_stage):
@@ -98,7 +106,9 @@ class TorchvisionResNet(nn.Module):
             adaptation for 28-32 pixel images.
     """
 
-    def __init__(self, depth: int = 18, in_channels: int = 3, pretrained: bool = False, small_input: bool = False) -> None:
+    def __init__(
+        self, depth: int = 18, in_channels: int = 3, pretrained: bool = False, small_input: bool = False
+    ) -> None:
         super().__init__()
         import torchvision
 

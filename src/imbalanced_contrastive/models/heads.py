@@ -17,7 +17,9 @@ class ProjectionHead(nn.Module):
         batch_norm: insert BatchNorm1d after the first layer (BCL's head).
     """
 
-    def __init__(self, in_dim: int, out_dim: int = 128, hidden_dim: int | None = None, batch_norm: bool = False) -> None:
+    def __init__(
+        self, in_dim: int, out_dim: int = 128, hidden_dim: int | None = None, batch_norm: bool = False
+    ) -> None:
         super().__init__()
         if in_dim < 1 or out_dim < 1:
             raise ValueError(f"in_dim and out_dim must be >= 1; got {in_dim}, {out_dim}")

@@ -49,6 +49,10 @@ def load_checkpoint(directory: str | Path, map_location: str | torch.device = "c
         return state
     except Exception as err:  # noqa: BLE001 - any unreadable file: report, move aside, start again
         aside = move_aside(path)
-        warnings.warn(f"checkpoint {path} is unreadable ({type(err).__name__}: {err}); moved to {aside.name}, "
-                      "training starts from the beginning", RuntimeWarning, stacklevel=2)
+        warnings.warn(
+            f"checkpoint {path} is unreadable ({type(err).__name__}: {err}); moved to {aside.name}, "
+            "training starts from the beginning",
+            RuntimeWarning,
+            stacklevel=2,
+        )
         return None

@@ -182,7 +182,9 @@ def _check_int(config: ExperimentConfig, name: str, low: int, optional: bool = F
         raise ValueError(f"{name} must be an integer >= {low}{' or None' if optional else ''}; got {value!r}")
 
 
-def _check_number(config: ExperimentConfig, name: str, low: float, strict: bool = False, optional: bool = False) -> None:
+def _check_number(
+    config: ExperimentConfig, name: str, low: float, strict: bool = False, optional: bool = False
+) -> None:
     value = getattr(config, name)
     if optional and value is None:
         return
@@ -210,8 +212,17 @@ def _check_types(config: ExperimentConfig) -> None:
         if not isinstance(getattr(config, name), bool):
             raise ValueError(f"{name} must be True or False; got {getattr(config, name)!r}")
     _check_int(config, "seed", 0)
-    for name in ("epochs", "classifier_epochs", "embed_points", "queue_per_class", "embedding_dim", "encoder_width",
-                 "head_hidden_dim", "many_threshold", "few_threshold"):
+    for name in (
+        "epochs",
+        "classifier_epochs",
+        "embed_points",
+        "queue_per_class",
+        "embedding_dim",
+        "encoder_width",
+        "head_hidden_dim",
+        "many_threshold",
+        "few_threshold",
+    ):
         _check_int(config, name, 1)
     _check_int(config, "batch_size", 2)
     _check_int(config, "warmup_epochs", 0)
@@ -237,10 +248,9 @@ def validate_config(config: ExperimentConfig) -> None:
     from imbalanced_contrastive.data.views import named_augmentation
     from imbalanced_contrastive.losses import get_loss, loss_parameters
     from imbalanced_contrastive.models.encoders import ENCODERS
+    from imbalanced_contrastive.training.device import select_device
     from imbalanced_contrastive.training.profiles import check_profile
     from imbalanced_contrastive.training.recipes import recipe_of
-
-    from imbalanced_contrastive.training.device import select_device
 
     recipe = recipe_of(config.method)
     check_profile(config.profile)
@@ -248,8 +258,10 @@ def validate_config(config: ExperimentConfig) -> None:
     _check_types(config)
     select_device(config.device)  # an unknown or unavailable device fails now, not after the data are loaded
     if config.pretrained and config.encoder not in PRETRAINED_ENCODERS:
-        raise ValueError(f"pretrained=True needs an encoder with published weights {PRETRAINED_ENCODERS}; "
-                         f"got encoder={config.encoder!r}")
+        raise ValueError(
+            f"pretrained=True needs an encoder with published weights {PRETRAINED_ENCODERS}; "
+            f"got encoder={config.encoder!r}"
+        )
     if config.imbalance not in IMBALANCE_SHAPES:
         raise ValueError(f"imbalance must be one of {IMBALANCE_SHAPES}; got {config.imbalance!r}")
     if config.encoder not in ENCODERS:
@@ -260,7 +272,9 @@ def validate_config(config: ExperimentConfig) -> None:
     if config.stage2_loss not in STAGE2_LOSSES:
         raise ValueError(f"stage2_loss must be one of {STAGE2_LOSSES}; got {config.stage2_loss!r}")
     if config.warmup_epochs < 0 or (config.warmup_epochs > 0 and config.warmup_epochs >= config.epochs):
-        raise ValueError(f"warmup_epochs must be in [0, epochs); got {config.warmup_epochs} with epochs={config.epochs}")
+        raise ValueError(
+            f"warmup_epochs must be in [0, epochs); got {config.warmup_epochs} with epochs={config.epochs}"
+        )
     if config.schedule == "step" and not config.milestones:
         raise ValueError("schedule='step' needs milestones (epochs at which the lr is divided by 10)")
     if config.imbalance == "none" and (config.ratio != 1.0 or config.minority_classes):

@@ -37,8 +37,10 @@ def select_device(name: str = "auto") -> torch.device:
     """
     base = name.split(":")[0] if isinstance(name, str) else name
     if base == "mps":
-        raise ValueError("device='mps' is not supported: Apple's MPS has no float64, which the BCL, RCL, ResCom and "
-                         "logit-adjusted losses keep their class statistics in; use device='cpu'")
+        raise ValueError(
+            "device='mps' is not supported: Apple's MPS has no float64, which the BCL, RCL, ResCom and "
+            "logit-adjusted losses keep their class statistics in; use device='cpu'"
+        )
     if base not in DEVICES:
         raise ValueError(f"device must be one of {DEVICES} (or cuda:N); got {name!r}")
     if name == "auto":
@@ -75,8 +77,11 @@ def deterministic_mode(enabled: bool):
     """
     if not isinstance(enabled, bool):
         raise ValueError(f"deterministic must be True or False; got {enabled!r}")
-    saved = (torch.are_deterministic_algorithms_enabled(), torch.backends.cudnn.deterministic,
-             torch.backends.cudnn.benchmark)
+    saved = (
+        torch.are_deterministic_algorithms_enabled(),
+        torch.backends.cudnn.deterministic,
+        torch.backends.cudnn.benchmark,
+    )
     if enabled:
         os.environ.setdefault("CUBLAS_WORKSPACE_CONFIG", CUBLAS_WORKSPACE_CONFIG)
     torch.use_deterministic_algorithms(enabled)

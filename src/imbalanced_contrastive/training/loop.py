@@ -33,9 +33,9 @@ from __future__ import annotations
 
 import math
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Callable
 
 import torch
 import torch.nn as nn
@@ -53,7 +53,12 @@ from imbalanced_contrastive.training.device import (
     progress_enabled,
     to_device,
 )
-from imbalanced_contrastive.training.distributed import DistInfo, broadcast_from_main, min_across_ranks, sum_across_ranks
+from imbalanced_contrastive.training.distributed import (
+    DistInfo,
+    broadcast_from_main,
+    min_across_ranks,
+    sum_across_ranks,
+)
 
 PROGRESS_EVERY = 25
 """A progress bar reads the running loss (one host synchronisation) every this many steps."""
@@ -139,9 +144,7 @@ class EpochPlan:
         return self.order[start:stop], params
 
 
-def plan_epoch(
-    n: int, config: LoopConfig, epoch: int, augment: BatchAugment | None, device: torch.device
-) -> EpochPlan:
+def plan_epoch(n: int, config: LoopConfig, epoch: int, augment: BatchAugment | None, device: torch.device) -> EpochPlan:
     """Draw one epoch's batches and views on the CPU (seeded by ``(seed, epoch)``) and copy them
     to ``device`` in one transfer each.
 
@@ -165,8 +168,15 @@ def plan_epoch(
 
 
 def step_inputs(
-    plan: EpochPlan, step: int, dist_info: DistInfo, images: torch.Tensor, labels: torch.Tensor, dataset: str,
-    augment: BatchAugment | None, n_views: int, precomputed: bool = False,
+    plan: EpochPlan,
+    step: int,
+    dist_info: DistInfo,
+    images: torch.Tensor,
+    labels: torch.Tensor,
+    dataset: str,
+    augment: BatchAugment | None,
+    n_views: int,
+    precomputed: bool = False,
 ) -> tuple[torch.Tensor, torch.Tensor]:
     """The views ``[b, V, C, H, W]`` and labels ``[b]`` of this rank's share of batch ``step``, made
     on the images' device from the plan (``precomputed``: ``images`` are inputs used as they are)."""
@@ -176,8 +186,13 @@ def step_inputs(
 
 
 def training_step(
-    model: nn.Module, optimizer: torch.optim.Optimizer, scaler: torch.amp.GradScaler, views: torch.Tensor,
-    labels: torch.Tensor, device: torch.device, precision: str,
+    model: nn.Module,
+    optimizer: torch.optim.Optimizer,
+    scaler: torch.amp.GradScaler,
+    views: torch.Tensor,
+    labels: torch.Tensor,
+    device: torch.device,
+    precision: str,
 ) -> dict[str, torch.Tensor]:
     """One optimisation step: the forward pass under ``precision``'s autocast, the scaled backward
     pass and the optimiser step. Reads nothing back to the host. Returns the task's outputs."""
@@ -233,11 +248,12 @@ class EpochStats:
                 f"training diverged at epoch {epoch + 1}: the loss is non-finite at {int(values[-2])} of {self.steps} "
                 f"steps, first at step {int(values[-1]) + 1}; lower the learning rate"
             )
-        return {k: v / (max(1, self.steps) * dist_info.world_size) for k, v in zip(self.keys, values[:-2])}
+        return {k: v / (max(1, self.steps) * dist_info.world_size) for k, v in zip(self.keys, values[:-2], strict=True)}
 
 
-def evaluate(task: nn.Module, splits: DataSplits, device: torch.device, batch_size: int = 512,
-             precision: str = "fp32") -> dict:
+def evaluate(
+    task: nn.Module, splits: DataSplits, device: torch.device, batch_size: int = 512, precision: str = "fp32"
+) -> dict:
     """Test-set metrics of ``task.predict`` (one pass, one copy of the logits to the host)."""
     was_training = task.training
     task.eval()
@@ -310,12 +326,16 @@ def fit(
     if dist_info.enabled and config.batch_size % dist_info.world_size:
         raise ValueError(f"batch_size {config.batch_size} must be divisible by the world size {dist_info.world_size}")
     if dist_info.enabled and config.sync_batchnorm and device.type != "cuda":
-        raise ValueError("sync_batchnorm=True needs CUDA devices (PyTorch's SyncBatchNorm has no CPU kernel); "
-                         f"got device {device}: set sync_batchnorm=False")
+        raise ValueError(
+            "sync_batchnorm=True needs CUDA devices (PyTorch's SyncBatchNorm has no CPU kernel); "
+            f"got device {device}: set sync_batchnorm=False"
+        )
     if dist_info.enabled and n < config.batch_size:
-        raise ValueError(f"under torchrun the training set ({n} samples) must hold at least one global batch "
-                         f"(batch_size {config.batch_size}), so that every rank gets an equal shard; "
-                         "lower batch_size or run on one process")
+        raise ValueError(
+            f"under torchrun the training set ({n} samples) must hold at least one global batch "
+            f"(batch_size {config.batch_size}), so that every rank gets an equal shard; "
+            "lower batch_size or run on one process"
+        )
     history: list[dict] = []
     start_epoch = 0
     precision = precision or choose_precision(device, config.amp)
@@ -353,8 +373,17 @@ def fit(
         stats = EpochStats(steps, device)
         bar = tqdm(range(steps), desc=f"{desc} {epoch + 1}/{config.epochs}", disable=not show, leave=False)
         for step in bar:
-            views, batch_labels = step_inputs(plan, step, dist_info, images, labels, splits.train.name,
-                                              augment if inputs is None else None, config.n_views, inputs is not None)
+            views, batch_labels = step_inputs(
+                plan,
+                step,
+                dist_info,
+                images,
+                labels,
+                splits.train.name,
+                augment if inputs is None else None,
+                config.n_views,
+                inputs is not None,
+            )
             try:
                 out = training_step(model, optimizer, scaler, views, batch_labels, device, precision)
             except ValueError as err:
@@ -372,8 +401,11 @@ def fit(
         metrics.update(epoch=epoch + 1, lr=optimizer.param_groups[0]["lr"])
         if scheduler is not None:
             scheduler.step()
-        if can_evaluate and config.eval_every is not None and (
-                (epoch + 1) % config.eval_every == 0 or epoch + 1 == config.epochs):
+        if (
+            can_evaluate
+            and config.eval_every is not None
+            and ((epoch + 1) % config.eval_every == 0 or epoch + 1 == config.epochs)
+        ):
             test = evaluate(task, splits, device, precision=precision)
             metrics.update(test_accuracy=test["accuracy"], test_balanced_accuracy=test["balanced_accuracy"])
             task.train()

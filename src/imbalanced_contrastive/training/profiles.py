@@ -21,9 +21,21 @@ from typing import Any
 PROFILES = ("smoke", "quick", "paper")
 
 SMOKE: dict[str, Any] = dict(
-    train_per_class=40, test_per_class=20, ratio=4.0, many_threshold=30, few_threshold=12, epochs=1, batch_size=32,
-    classifier_epochs=2, warmup_epochs=0, embed_points=100, queue_per_class=4, amp=False, encoder_width=32,
-    lr=0.05, augmentation="strong",
+    train_per_class=40,
+    test_per_class=20,
+    ratio=4.0,
+    many_threshold=30,
+    few_threshold=12,
+    epochs=1,
+    batch_size=32,
+    classifier_epochs=2,
+    warmup_epochs=0,
+    embed_points=100,
+    queue_per_class=4,
+    amp=False,
+    encoder_width=32,
+    lr=0.05,
+    augmentation="strong",
 )
 """What the ``smoke`` profile changes: tiny subsets and one epoch (and the strong views, so that the
 tests exercise them)."""

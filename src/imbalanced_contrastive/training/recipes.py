@@ -60,8 +60,9 @@ def make_sgd(params, config: ExperimentConfig, lr: float) -> torch.optim.Optimiz
     the CPU (whose results the book's records hold)."""
     params = list(params)
     fused = bool(params) and all(p.device.type == "cuda" for p in params)
-    return torch.optim.SGD(params, lr=lr, momentum=config.momentum, weight_decay=config.weight_decay,
-                           **({"fused": True} if fused else {}))
+    return torch.optim.SGD(
+        params, lr=lr, momentum=config.momentum, weight_decay=config.weight_decay, **({"fused": True} if fused else {})
+    )
 
 
 @dataclass(frozen=True)
@@ -112,11 +113,20 @@ class Recipe:
     def encoder(self, config: ExperimentConfig) -> nn.Module:
         from imbalanced_contrastive.data.catalogue import dataset_spec
 
-        return build_encoder(config.encoder, dataset_spec(config.dataset).in_channels, pretrained=config.pretrained,
-                             width=config.encoder_width)
+        return build_encoder(
+            config.encoder,
+            dataset_spec(config.dataset).in_channels,
+            pretrained=config.pretrained,
+            width=config.encoder_width,
+        )
 
     def train(
-        self, config: ExperimentConfig, splits: DataSplits, device: torch.device, out: Path, progress: bool,
+        self,
+        config: ExperimentConfig,
+        splits: DataSplits,
+        device: torch.device,
+        out: Path,
+        progress: bool,
         dist_info: DistInfo,
     ) -> tuple[nn.Module, list[dict]]:
         """Train ``config`` on ``splits``; returns the predictor (``predict`` and ``embed``) and the
@@ -126,11 +136,28 @@ class Recipe:
         task = self.build_task(config, counts, device)
         optimizer = make_sgd([p for p in task.parameters() if p.requires_grad], config, config.lr)
         scheduler = torch.optim.lr_scheduler.LambdaLR(optimizer, lambda e: lr_factor(config, e))
-        loop = LoopConfig(epochs=config.epochs, batch_size=config.batch_size, seed=config.seed, n_views=self.n_views,
-                          amp=config.amp, progress=progress, eval_every=config.eval_every,
-                          sync_batchnorm=config.sync_batchnorm)
-        history = fit(task, splits, optimizer, loop, device, scheduler=scheduler, augment=self.augment(config),
-                      checkpoint_dir=out / "checkpoints", desc=config.method, dist_info=dist_info)
+        loop = LoopConfig(
+            epochs=config.epochs,
+            batch_size=config.batch_size,
+            seed=config.seed,
+            n_views=self.n_views,
+            amp=config.amp,
+            progress=progress,
+            eval_every=config.eval_every,
+            sync_batchnorm=config.sync_batchnorm,
+        )
+        history = fit(
+            task,
+            splits,
+            optimizer,
+            loop,
+            device,
+            scheduler=scheduler,
+            augment=self.augment(config),
+            checkpoint_dir=out / "checkpoints",
+            desc=config.method,
+            dist_info=dist_info,
+        )
         return task, [{"stage": 1, **h} for h in history]
 
 
@@ -159,22 +186,47 @@ class _TwoStage(Recipe):
         criterion = get_loss("focal", gamma=config.stage2_gamma) if config.stage2_loss == "focal" else get_loss("ce")
         probe = LinearProbe(encoder, splits.num_classes, criterion).to(device)
         # the frozen encoder's features, computed once under the run's autocast, kept on the device
-        features = map_dataset(encoder, splits.train, device, precision=choose_precision(device, config.amp),
-                               to_host=False)
+        features = map_dataset(
+            encoder, splits.train, device, precision=choose_precision(device, config.amp), to_host=False
+        )
         optimizer = make_sgd(probe.classifier.parameters(), config, config.classifier_lr)
         scheduler = torch.optim.lr_scheduler.CosineAnnealingLR(optimizer, T_max=config.classifier_epochs)
-        loop = LoopConfig(epochs=config.classifier_epochs, batch_size=config.batch_size, seed=derive_seed(config.seed, 2),
-                          n_views=1, amp=False, progress=progress,
-                          eval_every=config.classifier_epochs if config.eval_every else None)
-        stage2 = fit(probe, splits, optimizer, loop, device, scheduler=scheduler, inputs=features,
-                     checkpoint_dir=out / "checkpoints-stage2", desc=f"{config.method} stage 2", dist_info=dist_info)
+        loop = LoopConfig(
+            epochs=config.classifier_epochs,
+            batch_size=config.batch_size,
+            seed=derive_seed(config.seed, 2),
+            n_views=1,
+            amp=False,
+            progress=progress,
+            eval_every=config.classifier_epochs if config.eval_every else None,
+        )
+        stage2 = fit(
+            probe,
+            splits,
+            optimizer,
+            loop,
+            device,
+            scheduler=scheduler,
+            inputs=features,
+            checkpoint_dir=out / "checkpoints-stage2",
+            desc=f"{config.method} stage 2",
+            dist_info=dist_info,
+        )
         return probe, history + [{"stage": 2, **h} for h in stage2]
 
 
 class _BCL(Recipe):
     def build_task(self, config, counts, device):
-        return BCLTask(self.encoder(config), len(counts), get_loss("la_ce", class_counts=counts), self.loss(config, counts),
-                       config.ce_weight, self.weight(config), config.embedding_dim, config.head_hidden_dim).to(device)
+        return BCLTask(
+            self.encoder(config),
+            len(counts),
+            get_loss("la_ce", class_counts=counts),
+            self.loss(config, counts),
+            config.ce_weight,
+            self.weight(config),
+            config.embedding_dim,
+            config.head_hidden_dim,
+        ).to(device)
 
 
 class _ResCom(Recipe):
@@ -182,8 +234,15 @@ class _ResCom(Recipe):
         if profile == "smoke":
             return {"loss_params": {"hard_negatives": 8}}
         if profile == "paper" and dataset in ("cifar10", "cifar100"):
-            return {"epochs": 400, "batch_size": 128, "lr": 0.1, "warmup_epochs": 10, "milestones": [320, 360],
-                    "queue_per_class": 10 if dataset == "cifar100" else 100, "loss_params": {"hard_negatives": 400}}
+            return {
+                "epochs": 400,
+                "batch_size": 128,
+                "lr": 0.1,
+                "warmup_epochs": 10,
+                "milestones": [320, 360],
+                "queue_per_class": 10 if dataset == "cifar100" else 100,
+                "loss_params": {"hard_negatives": 400},
+            }
         return {}
 
     def validate(self, config, num_classes):
@@ -197,31 +256,52 @@ class _ResCom(Recipe):
     def build_task(self, config, counts, device):
         c = len(counts)
         queue = ClassBalancedQueue(c, config.queue_per_class, config.embedding_dim, seed=derive_seed(config.seed, 7))
-        return ResComTask(self.encoder(config), c, get_loss("siamese_balanced_softmax", class_counts=counts),
-                          self.loss(config, counts), queue, self.weight(config), config.embedding_dim,
-                          config.head_hidden_dim).to(device)
+        return ResComTask(
+            self.encoder(config),
+            c,
+            get_loss("siamese_balanced_softmax", class_counts=counts),
+            self.loss(config, counts),
+            queue,
+            self.weight(config),
+            config.embedding_dim,
+            config.head_hidden_dim,
+        ).to(device)
 
 
 RECIPES: dict[str, Recipe] = {
     r.name: r
     for r in (
         _Supervised("supervised", 1, {"ce": {}, "focal": {"gamma": 2.0}, "balanced_softmax": {}}),
-        _TwoStage("two_stage", 2, {
-            "supcon": {"temperature": 0.07},
-            "cl": {"temperature": 0.07, "normalization": "official"},
-            "fcl": {"temperature": 0.07, "gamma": 2.0, "normalization": "official"},
-            "acl": {"temperature": 0.07, "eta": 100.0, "normalization": "official"},
-            "afcl": {"temperature": 0.07, "gamma": 2.0, "eta": 100.0, "normalization": "official"},
-        }),
+        _TwoStage(
+            "two_stage",
+            2,
+            {
+                "supcon": {"temperature": 0.07},
+                "cl": {"temperature": 0.07, "normalization": "official"},
+                "fcl": {"temperature": 0.07, "gamma": 2.0, "normalization": "official"},
+                "acl": {"temperature": 0.07, "eta": 100.0, "normalization": "official"},
+                "afcl": {"temperature": 0.07, "gamma": 2.0, "eta": 100.0, "normalization": "official"},
+            },
+        ),
         # BCL: alpha = ce_weight = 2 (a config default), beta = 0.6
-        _BCL("bcl", 3, {
-            "bcl": {"temperature": 0.1},
-            "rcl": {"temperature": 0.1, "balance_strength": 1.0, "feature_scale": math.sqrt(1.5), "margin": 0.1},
-        }, contrastive_weight=0.6),
+        _BCL(
+            "bcl",
+            3,
+            {
+                "bcl": {"temperature": 0.1},
+                "rcl": {"temperature": 0.1, "balance_strength": 1.0, "feature_scale": math.sqrt(1.5), "margin": 0.1},
+            },
+            contrastive_weight=0.6,
+        ),
         # ResCom: lambda = 0.5
-        _ResCom("rescom", 2, {
-            "rescom": {"temperature": 0.2, "beta": 0.999999, "hard_positives": 1, "hard_negatives": 100},
-        }, contrastive_weight=0.5),
+        _ResCom(
+            "rescom",
+            2,
+            {
+                "rescom": {"temperature": 0.2, "beta": 0.999999, "hard_positives": 1, "hard_negatives": 100},
+            },
+            contrastive_weight=0.5,
+        ),
     )
 }
 """The recipe families by name."""

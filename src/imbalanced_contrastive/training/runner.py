@@ -44,10 +44,18 @@ def runs_dir() -> Path:
 def splits_for(config: ExperimentConfig) -> DataSplits:
     """The (imbalanced) train/test splits a config trains and evaluates on."""
     return build_splits(
-        config.dataset, data_dir=config.data_dir, download=config.download, imbalance=config.imbalance,
-        ratio=float(config.ratio), minority_classes=config.minority_classes, train_per_class=config.train_per_class,
-        test_per_class=config.test_per_class, seed=config.seed, many_threshold=config.many_threshold,
-        few_threshold=config.few_threshold, image_size=config.image_size,
+        config.dataset,
+        data_dir=config.data_dir,
+        download=config.download,
+        imbalance=config.imbalance,
+        ratio=float(config.ratio),
+        minority_classes=config.minority_classes,
+        train_per_class=config.train_per_class,
+        test_per_class=config.test_per_class,
+        seed=config.seed,
+        many_threshold=config.many_threshold,
+        few_threshold=config.few_threshold,
+        image_size=config.image_size,
     )
 
 
@@ -58,12 +66,19 @@ def reconstruction_notes(config: ExperimentConfig) -> list[str]:
     if config.recipe == "two_stage" and config.dataset in ("fmnist", "isic2018", "dermamnist"):
         notes.append(
             "ACL paper: the exact imbalance protocol (classes, ratio), optimiser, schedule, epochs and gamma/eta "
-            "grid were not recoverable; these are the companion's documented defaults (book appendix: What each paper specifies, ACL)"
+            "grid were not recoverable; these are the companion's documented defaults "
+            "(book appendix: What each paper specifies, ACL)"
         )
     if config.loss in ("cl", "fcl", "acl", "afcl") and config.loss_params.get("normalization") == "paper":
-        notes.append("normalization='paper' (1/|P(i)|, 1/|N(i)|) is a reconstruction of the paper-level formula (book appendix: What each paper specifies, ACL)")
+        notes.append(
+            "normalization='paper' (1/|P(i)|, 1/|N(i)|) is a reconstruction of the paper-level formula "
+            "(book appendix: What each paper specifies, ACL)"
+        )
     if config.loss == "rcl":
-        notes.append("RCL: the paper's exact loss was unavailable; this is the companion's reconstruction (book appendix: What each paper specifies, RCL)")
+        notes.append(
+            "RCL: the paper's exact loss was unavailable; this is the companion's reconstruction "
+            "(book appendix: What each paper specifies, RCL)"
+        )
     if config.dataset == "fmnist" and config.recipe in ("bcl", "rescom"):
         notes.append("BCL/RCL/ResCom were published on CIFAR-LT and ImageNet-LT, not Fashion-MNIST")
     if config.profile != "paper":
@@ -115,8 +130,10 @@ def _writable_runs_folder(root: Path) -> Path:
         probe.write_text("")
         probe.unlink()
     except OSError as err:
-        raise ValueError(f"the runs folder {root} cannot be written ({err}); choose another with runs_root / "
-                         f"--runs-root or ${RUNS_ENV}") from err
+        raise ValueError(
+            f"the runs folder {root} cannot be written ({err}); choose another with runs_root / "
+            f"--runs-root or ${RUNS_ENV}"
+        ) from err
     return root
 
 
@@ -157,8 +174,16 @@ def _train(config: ExperimentConfig, out: Path, progress: bool, keep_checkpoints
         shutdown(created_group)
 
 
-def _train_on(config, recipe, out: Path, device: torch.device, dist_info: DistInfo, progress: bool,
-              keep_checkpoints: bool, t0: float) -> RunRecord:
+def _train_on(
+    config,
+    recipe,
+    out: Path,
+    device: torch.device,
+    dist_info: DistInfo,
+    progress: bool,
+    keep_checkpoints: bool,
+    t0: float,
+) -> RunRecord:
     precision = choose_precision(device, config.amp)
     seed_everything(config.seed)
     splits = splits_for(config)
@@ -169,16 +194,28 @@ def _train_on(config, recipe, out: Path, device: torch.device, dist_info: DistIn
     logits = map_dataset(predictor.predict, splits.test, device, precision=precision)
     metrics = classification_metrics(logits.argmax(1), splits.test.labels, splits.num_classes, splits.groups)
     metrics["groups"] = splits.groups.as_dict()
-    emb, emb_labels = sample_embeddings(predictor.embed, splits.test, device, config.embed_points, seed=config.seed,
-                                        precision=precision)
-    full_config = {**config.to_dict(), "recipe": recipe.name, "loss": config.loss, "cache_key": config.cache_key(),
-                   "world_size": dist_info.world_size, "notes": reconstruction_notes(config)}
+    emb, emb_labels = sample_embeddings(
+        predictor.embed, splits.test, device, config.embed_points, seed=config.seed, precision=precision
+    )
+    full_config = {
+        **config.to_dict(),
+        "recipe": recipe.name,
+        "loss": config.loss,
+        "cache_key": config.cache_key(),
+        "world_size": dist_info.world_size,
+        "notes": reconstruction_notes(config),
+    }
     record = RunRecord(
         config=full_config,
         history=history,
         metrics=metrics,
-        provenance={**provenance(device), "precision": precision, "deterministic": config.deterministic,
-                    "data": splits.description, "classes": splits.classes},
+        provenance={
+            **provenance(device),
+            "precision": precision,
+            "deterministic": config.deterministic,
+            "data": splits.description,
+            "classes": splits.classes,
+        },
         # training time summed over every epoch of every stage (resumed runs included), plus the
         # data loading and final evaluation of this process
         wall_time_s=sum(h.get("time_s", 0.0) for h in history) + (time.perf_counter() - t_eval) + (t_setup - t0),
@@ -214,6 +251,7 @@ def run_all(
         t0 = time.perf_counter()
         out[name] = record = run_experiment(config, runs_root=root, progress=progress)
         how = "loaded from the cache" if cached else f"trained in {time.perf_counter() - t0:.0f} s"
-        report_progress(f"run {i}/{len(configs)} {name}: {how}, balanced accuracy "
-                        f"{100 * record.metrics['balanced_accuracy']:.1f} %")
+        report_progress(
+            f"run {i}/{len(configs)} {name}: {how}, balanced accuracy {100 * record.metrics['balanced_accuracy']:.1f} %"
+        )
     return out

@@ -10,7 +10,7 @@ here and every loss disables autocast for its own computation.
 
 from __future__ import annotations
 
-from typing import Callable
+from collections.abc import Callable
 
 import torch
 import torch.nn as nn
@@ -103,8 +103,15 @@ class BCLTask(_Classifies):
     """
 
     def __init__(
-        self, encoder: nn.Module, num_classes: int, ce_loss: Criterion, contrastive_loss: nn.Module,
-        ce_weight: float, contrastive_weight: float, embedding_dim: int = 128, hidden_dim: int = 512,
+        self,
+        encoder: nn.Module,
+        num_classes: int,
+        ce_loss: Criterion,
+        contrastive_loss: nn.Module,
+        ce_weight: float,
+        contrastive_weight: float,
+        embedding_dim: int = 128,
+        hidden_dim: int = 512,
     ) -> None:
         super().__init__()
         self.encoder = encoder
@@ -124,7 +131,11 @@ class BCLTask(_Classifies):
         prototypes = self.prototype_head(self.classifier.fc.weight).float()  # [C, D]
         ce = self.ce_loss(logits, labels)
         con = self.contrastive_loss(gather_with_grad(z), gather_labels(labels), prototypes)
-        return {"loss": self.ce_weight * ce + self.contrastive_weight * con, "ce": ce.detach(), "contrastive": con.detach()}
+        return {
+            "loss": self.ce_weight * ce + self.contrastive_weight * con,
+            "ce": ce.detach(),
+            "contrastive": con.detach(),
+        }
 
 
 class ResComTask(_Classifies):
@@ -133,8 +144,15 @@ class ResComTask(_Classifies):
     hard mining. View-1 embeddings are pushed into the queue after the loss is computed."""
 
     def __init__(
-        self, encoder: nn.Module, num_classes: int, sbs_loss: Criterion, cbsc_loss: nn.Module,
-        queue: ClassBalancedQueue | None, contrastive_weight: float, embedding_dim: int = 128, hidden_dim: int = 512,
+        self,
+        encoder: nn.Module,
+        num_classes: int,
+        sbs_loss: Criterion,
+        cbsc_loss: nn.Module,
+        queue: ClassBalancedQueue | None,
+        contrastive_weight: float,
+        embedding_dim: int = 128,
+        hidden_dim: int = 512,
     ) -> None:
         super().__init__()
         self.encoder = encoder
