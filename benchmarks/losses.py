@@ -9,15 +9,15 @@ plain N x N matrices, masks multiplied in, ``-inf`` on the diagonal). Not a test
 Features are ``[B, D]`` unit vectors (one view: ``N = B`` anchors) with 10 classes drawn at random;
 BCL and RCL also get 10 prototypes, ResCom a class-balanced queue of 20 keys per class (its hard
 mining included). Times are medians of runs that alternate between the implementations (so machine
-noise hits both alike); peak memory (``--memory``; CUDA: peak allocated, CPU: peak resident-set
-growth) is measured in a fresh subprocess per (implementation, loss, B).
+noise hits both alike); peak memory (``--memory``, CUDA only: peak allocated) is measured in a fresh
+subprocess per (implementation, loss, B). On the CPU no allocator statistic isolates one step
+(the process's peak resident set is already set by importing torch), so none is reported.
 """
 
 from __future__ import annotations
 
 import argparse
 import json
-import resource
 import statistics
 import subprocess
 import sys
@@ -173,17 +173,13 @@ def _setup(impl: str, name: str, b: int, d: int, device: torch.device):
 
 
 def peak_memory(impl: str, name: str, b: int, d: int, device: str) -> float:
-    """Peak memory (MiB) of one forward+backward, measured in this (fresh) process."""
+    """Peak CUDA memory (MiB) allocated by one forward+backward, measured in this (fresh) process."""
     dev = torch.device(device)
     step = _setup(impl, name, b, d, dev)
-    base_rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
-    if dev.type == "cuda":
-        torch.cuda.reset_peak_memory_stats(dev)
-        base = torch.cuda.memory_allocated(dev)
-        step()
-        return (torch.cuda.max_memory_allocated(dev) - base) / 2**20
+    torch.cuda.reset_peak_memory_stats(dev)
+    base = torch.cuda.memory_allocated(dev)
     step()
-    return (resource.getrusage(resource.RUSAGE_SELF).ru_maxrss - base_rss) / 1024
+    return (torch.cuda.max_memory_allocated(dev) - base) / 2**20
 
 
 def interleaved_times(name: str, b: int, d: int, device: str, reps: int, impls: tuple[str, ...]) -> dict[str, float]:
@@ -215,6 +211,8 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--json", default=None, help="also write the results to this file")
     parser.add_argument("--single", nargs=3, metavar=("IMPL", "LOSS", "B"), help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
+    if args.memory and not args.device.startswith("cuda"):
+        parser.error("--memory needs a CUDA device (peak allocated memory); on the CPU no statistic isolates a step")
     if args.single:
         print(json.dumps(peak_memory(args.single[0], args.single[1], int(args.single[2]), args.dim, args.device)))
         return
