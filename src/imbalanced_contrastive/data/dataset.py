@@ -61,8 +61,9 @@ class ImageArrayDataset:
         return torch.bincount(self.labels, minlength=self.num_classes)
 
     def on(self, device: torch.device) -> torch.Tensor:
-        """The images on ``device``, copied there once and kept (evaluations reuse the copy)."""
-        if self.images.device.type == device.type and device.type == "cpu":
+        """The images on ``device``, copied there once and kept (training, stage 2's features and
+        every evaluation share the one copy)."""
+        if device.type == "cpu" and self.images.device.type == "cpu":
             return self.images
         key = str(device)
         if key not in self._on_device:

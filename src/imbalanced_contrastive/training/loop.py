@@ -351,7 +351,7 @@ def fit(
                 scaler.load_state_dict(state["scaler"])
             history = list(state["history"])
             start_epoch = int(state["epoch"]) + 1
-    images = to_device(inputs if inputs is not None else splits.train.images, device)
+    images = to_device(inputs, device) if inputs is not None else splits.train.on(device)
     labels = to_device(splits.train.labels, device)
     if len(images) != len(labels):
         raise ValueError(f"inputs must have one row per training image ({len(labels)}); got {len(images)}")
