@@ -10,7 +10,7 @@ FMNIST_DIR := /usr/share/datasets/fashion-mnist
 PROFILE ?= quick
 PYTEST_ARGS ?=
 
-.PHONY: setup data browser test book notebooks execute lint format clean device-check colab-chapters
+.PHONY: setup data browser test book notebooks execute lint format clean device-check colab-chapters grid
 
 $(STAMP): requirements.txt pyproject.toml
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -68,6 +68,12 @@ execute: setup data
 
 book: setup data
 	$(PY) tools/build_book.py --profile $(PROFILE)
+
+# The committed records (results/): every benchmark method x 3 seeds of a profile, resumable;
+# `make grid DEVICE=cuda` on a GPU. Run it from a clean commit (records name their commit).
+GRID_PROFILE ?= full
+grid: setup data
+	$(PY) -m imbalanced_contrastive grid --profile $(GRID_PROFILE) $(if $(DEVICE),--device $(DEVICE))
 
 clean:
 	rm -rf book/_build book/_generated .pytest_cache

@@ -5,7 +5,9 @@ dataset that can be downloaded is downloaded through the ecosystem's own downloa
 stub, an empty home and caches, no local Fashion-MNIST (the Debian copy is hidden from the
 library's search), and the internet replaced by a small HTTP server on 127.0.0.1 that serves the
 real Fashion-MNIST files at the URL torchvision downloads from (its mirror list patched in the
-subprocess). The server lives only for the ``with`` block of each test.
+subprocess) and the repository's committed ``results/`` at the address of the tagged release's files
+(a pip-installed release has no ``results/`` folder: the library fetches the records it needs and
+checks them against its manifest). The server lives only for the ``with`` block of each test.
 """
 
 from __future__ import annotations
@@ -16,6 +18,7 @@ import shutil
 import subprocess
 import sys
 import tarfile
+import time
 from pathlib import Path
 
 import pytest
@@ -40,6 +43,10 @@ FashionMNIST.resources = [(name, _md5[name]) for name, _ in FashionMNIST.resourc
 import imbalanced_contrastive.data.fashion_mnist as _fmnist
 
 _fmnist.DEBIAN_DIR = Path("/nonexistent/fashion-mnist")  # Colab has no Debian dataset package
+
+import imbalanced_contrastive.committed as _committed
+
+_committed.CHECKOUT_RESULTS = Path("/nonexistent/results")  # installed from git: no checkout's results/ folder
 '''
 
 
@@ -61,14 +68,15 @@ def fmnist_mirror(real_fmnist_dir, tmp_path_factory) -> tuple[Path, dict[str, st
     for f in sorted(real_fmnist_dir.glob("*-ubyte.gz")):
         shutil.copy(f, mirror / f.name)
     md5 = {f.name: md5_of_file(f) for f in mirror.iterdir()}
+    shutil.copytree(
+        REPO / "results", mirror / "results"
+    )  # the tagged release's files, as raw.githubusercontent serves them
     assert len(md5) == 4, f"expected the four Fashion-MNIST archives in {real_fmnist_dir}"
     return mirror, md5
 
 
-@pytest.mark.slow
-@pytest.mark.parametrize("chapter", ["01_primer", "02_acl_fmnist"])
-def test_chapter_runs_on_a_fresh_colab_runtime(chapter, colab_site, fmnist_mirror, tmp_path):
-    mirror, md5 = fmnist_mirror
+def _run_as_colab(chapter: str, profile: str, colab_site: Path, mirror: Path, md5: dict, tmp_path: Path):
+    """papermill runs ``chapter`` on the rehearsed runtime; returns (process, requests, home, out, seconds)."""
     home, out = tmp_path / "home", tmp_path / "content"
     home.mkdir()
     out.mkdir()
@@ -83,7 +91,9 @@ def test_chapter_runs_on_a_fresh_colab_runtime(chapter, colab_site, fmnist_mirro
             "CI": "true",
             "REHEARSAL_MIRROR": f"{url}/",
             "REHEARSAL_FMNIST_MD5": json.dumps(md5),
+            "IMBALANCED_CONTRASTIVE_RESULTS_URL": f"{url}/results",
         }
+        t0 = time.perf_counter()
         proc = subprocess.run(
             [
                 sys.executable,
@@ -93,7 +103,7 @@ def test_chapter_runs_on_a_fresh_colab_runtime(chapter, colab_site, fmnist_mirro
                 str(out / f"{chapter}.ipynb"),
                 "-p",
                 "profile",
-                "smoke",
+                profile,
                 "-p",
                 "output_dir",
                 str(out),
@@ -108,7 +118,17 @@ def test_chapter_runs_on_a_fresh_colab_runtime(chapter, colab_site, fmnist_mirro
             text=True,
             timeout=900,
         )
+        seconds = time.perf_counter() - t0
     assert proc.returncode == 0, f"{chapter} failed on the rehearsed Colab runtime:\n{proc.stderr[-6000:]}"
+    return proc, requests, home, out, seconds
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("chapter", ["01_primer", "02_acl_fmnist"])
+def test_chapter_runs_on_a_fresh_colab_runtime(chapter, colab_site, fmnist_mirror, tmp_path):
+    mirror, md5 = fmnist_mirror
+    proc, requests, home, out, _ = _run_as_colab(chapter, "smoke", colab_site, mirror, md5, tmp_path)
+    requests = [r for r in requests if not r.startswith("/results/")]
     downloaded = {p.rsplit("/", 1)[-1] for p in requests}
     assert downloaded == set(md5), f"expected a download of each archive; the server saw {requests}"
     cache = home / ".cache" / "imbalanced_contrastive" / "FashionMNIST" / "raw"
@@ -118,6 +138,26 @@ def test_chapter_runs_on_a_fresh_colab_runtime(chapter, colab_site, fmnist_mirro
     executed = json.loads((out / f"{chapter}.ipynb").read_text())
     install = next(c for c in executed["cells"] if "".join(c["source"]).startswith("# In Colab only: install"))
     assert not install["outputs"], "the library's release is installed already: the install cell must skip pip"
+
+
+@pytest.mark.slow
+def test_benchmark_in_the_full_profile_fetches_the_committed_records(colab_site, fmnist_mirror, tmp_path):
+    """A CPU-only runtime opening the benchmark in the ``full`` profile: the committed records of the
+    release are downloaded (and checked), nothing is trained, and the results show in under a minute."""
+    from imbalanced_contrastive.committed import GRID_METHODS, GRID_SEEDS, read_manifest
+
+    mirror, md5 = fmnist_mirror
+    proc, requests, home, out, seconds = _run_as_colab("06_benchmark", "full", colab_site, mirror, md5, tmp_path)
+    fetched = {r.removeprefix("/results/") for r in requests if r.startswith("/results/")}
+    wanted = {f"fmnist/full/{m}/seed{s}/record.json" for m in GRID_METHODS for s in GRID_SEEDS}
+    assert wanted <= fetched <= set(read_manifest()), f"the records fetched: {sorted(fetched)}"
+    cache = home / ".cache" / "imbalanced_contrastive"
+    assert not list((cache / "runs").rglob("record.json")), "the full profile must train nothing"
+    assert len(list((cache / "results").rglob("record.json"))) >= len(wanted)
+    assert seconds < 60, f"the committed results took {seconds:.0f} s to show (at most 60)"
+    executed = json.loads((out / "06_benchmark.ipynb").read_text())
+    text = json.dumps(executed["cells"])
+    assert "30 committed records loaded" in text and "balanced_softmax" in text
 
 
 def test_offline_download_names_what_was_tried_and_the_way_out(monkeypatch, tmp_path):

@@ -68,7 +68,7 @@ def execute_notebooks(
     """Execute notebooks with papermill; returns the executed copies.
 
     Args:
-        profile: ``smoke``, ``quick`` or ``paper``; passed to every notebook.
+        profile: ``smoke``, ``quick``, ``full`` or ``paper``; passed to every notebook.
         root: the checkout (default: the one holding this script).
         output_dir: where executed notebooks go (default ``book/_generated``).
         names: a subset of :data:`NOTEBOOKS`.
@@ -280,7 +280,12 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(
         prog="python tools/build_book.py", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
-    parser.add_argument("--profile", default="quick", help="smoke | quick | paper (default: quick)")
+    parser.add_argument("--profile", default="quick", help="smoke | quick | full | paper (default: quick)")
+    parser.add_argument(
+        "--train",
+        action="store_true",
+        help="full / paper profiles: train the chapters' runs instead of loading their committed records",
+    )
     parser.add_argument("--root", type=Path, default=ROOT, help="the checkout (default: this script's)")
     parser.add_argument("--only", nargs="*", metavar="NOTEBOOK", help="execute only these notebooks (file names)")
     parser.add_argument("--execute-only", action="store_true", help="execute the notebooks, build no site")
@@ -289,7 +294,8 @@ def main(argv: list[str] | None = None) -> int:
     try:
         check_profile(args.profile)
         if not args.skip_notebooks:
-            execute_notebooks(args.profile, root=args.root, names=args.only or None)
+            extra = {"train": True} if args.train else None
+            execute_notebooks(args.profile, root=args.root, names=args.only or None, parameters=extra)
         if not args.execute_only:
             build_book(args.root)
     except (ValueError, RuntimeError, FileNotFoundError) as err:

@@ -17,10 +17,11 @@ from typing import Any
 
 import matplotlib.pyplot as plt
 
+from imbalanced_contrastive.committed import GRID_SEEDS, grid_configs, load_records
 from imbalanced_contrastive.records import RunRecord
 from imbalanced_contrastive.results_table import METRICS, compare_with, records_frame
 from imbalanced_contrastive.training.config import ExperimentConfig, make_config, overrides_from
-from imbalanced_contrastive.training.profiles import check_profile
+from imbalanced_contrastive.training.profiles import COMMITTED_PROFILES, check_profile
 from imbalanced_contrastive.training.runner import run_all
 from imbalanced_contrastive.viz import show_figure
 
@@ -30,10 +31,12 @@ class Chapter:
 
     Args:
         name: the chapter's short name (its figures go to ``<output_dir>/figures/<name>``).
-        profile: ``smoke``, ``quick`` or ``paper``.
+        profile: ``smoke``, ``quick``, ``full`` or ``paper``.
         dataset: the dataset every run of the chapter uses.
         output_dir: where figures (and tables) go.
         datasets: the datasets the chapter is written for (``None``: any).
+        train: in the committed profiles (``full``, ``paper``), train the configs (into the runs
+            folder) instead of loading their committed records.
         **settings: settings every run shares (config fields or loss parameters); ``None`` values
             keep the profile's value, so notebook parameters left at ``None`` can be passed as they are.
 
@@ -49,11 +52,14 @@ class Chapter:
         dataset: str = "fmnist",
         output_dir: str | Path = ".",
         datasets: tuple[str, ...] | None = None,
+        train: bool = False,
         **settings: Any,
     ) -> None:
+        if not isinstance(train, bool):
+            raise ValueError(f"train must be True or False; got {train!r}")
         if datasets is not None and dataset not in datasets:
             raise ValueError(f"dataset must be one of {datasets} in this chapter; got {dataset!r}")
-        self.name, self.profile, self.dataset = name, check_profile(profile), dataset
+        self.name, self.profile, self.dataset, self.train = name, check_profile(profile), dataset, train
         self.settings = overrides_from(**settings)
         self.figures = Path(output_dir) / "figures" / name
         self.figures.mkdir(parents=True, exist_ok=True)
@@ -63,9 +69,36 @@ class Chapter:
         skipped); validated, so a wrong value fails here, before anything trains."""
         return make_config(method, self.profile, self.dataset, **{**self.settings, **overrides_from(**settings)})
 
+    @property
+    def loads_committed(self) -> bool:
+        """Whether :meth:`run` loads committed records (a committed profile, ``train=False``)."""
+        return self.profile in COMMITTED_PROFILES and not self.train
+
     def run(self, configs: dict[str, ExperimentConfig]) -> dict[str, RunRecord]:
-        """Train (or load from the shared runs folder) every config; ``{name: record}`` in order."""
+        """Every config's record, ``{name: record}`` in order: trained (or loaded from the shared
+        runs folder) in the ``smoke`` and ``quick`` profiles or with ``train=True``; the committed
+        records otherwise.
+
+        Raises:
+            MissingRecordsError: (committed profiles) configs without a committed record, listed
+                with the command that makes them; nothing is trained.
+        """
+        if self.loads_committed:
+            records = load_records(configs)
+            print(f"{len(records)} committed records loaded ({describe_records(records)}); nothing was trained")
+            return records
         return run_all(configs)
+
+    def committed(
+        self, methods: Iterable[str], seeds: Iterable[int] = GRID_SEEDS, profile: str = "full"
+    ) -> dict[str, RunRecord]:
+        """The committed records of ``methods`` x ``seeds`` in ``profile`` on this chapter's dataset
+        (the benchmark grid's settings), loaded whatever this chapter's profile; never trained.
+
+        Raises:
+            MissingRecordsError: runs without a committed record (listed, with the command).
+        """
+        return load_records(grid_configs(profile, self.dataset, list(methods), list(seeds)))
 
     @staticmethod
     def table(records: dict[str, RunRecord]):
@@ -75,6 +108,31 @@ class Chapter:
     def figure(self, fig: plt.Figure, file: str, caption: str, alt: str | None = None) -> Path:
         """Save ``fig`` as ``<figures>/<file>`` and show it with ``caption`` (and ``alt`` text)."""
         return show_figure(fig, self.figures / file, caption, alt)
+
+
+def describe_records(records: dict[str, RunRecord] | Iterable[RunRecord]) -> str:
+    """Where records come from, in one line: profile, runs, seeds, device, release, commit and date
+    (``full profile · 30 runs · seeds 0, 1, 2 · cpu:x86_64 · release 0.4.0 · commit 1a2b3c4 · 2026-12-01``)."""
+    recs = list(records.values()) if isinstance(records, dict) else list(records)
+    if not recs:
+        return "no runs"
+
+    def values(get) -> str:
+        found = sorted({str(v) for v in map(get, recs) if v is not None})
+        return ", ".join(found) if found else "unknown"
+
+    seeds = sorted({int(r.config["seed"]) for r in recs})
+    return " · ".join(
+        [
+            f"{values(lambda r: r.config.get('profile'))} profile",
+            f"{len(recs)} runs",
+            "seeds " + ", ".join(map(str, seeds)),
+            values(lambda r: r.provenance.get("device")),
+            "release " + values(lambda r: r.provenance.get("package_version")),
+            "commit " + values(lambda r: (r.provenance.get("git_commit") or "")[:7] or None),
+            values(lambda r: (r.provenance.get("date") or "")[:10] or None),
+        ]
+    )
 
 
 def summary_frame(rows: Iterable[dict], metrics: Iterable[str] = METRICS):

@@ -2,6 +2,7 @@
 
 Commands:
     train      train and evaluate one method (any paper's recipe); writes a run record
+    grid       train a profile's methods x seeds into results/ (resumable; what is committed)
     data       where Fashion-MNIST would be read from (offline first), or how to obtain it
 
 The book is built from a checkout by ``python tools/build_book.py`` (``make book``).
@@ -64,6 +65,33 @@ def _cmd_train(args: argparse.Namespace) -> int:
         out = Path(args.out)
         record.save(out)
         print(f"record written to {out / 'record.json'}")
+    return 0
+
+
+def _cmd_grid(args: argparse.Namespace) -> int:
+    from imbalanced_contrastive.committed import grid_configs, train_grid, write_manifest
+
+    overrides = dict(args.set or [])
+    if args.device is not None:
+        overrides["device"] = args.device
+    if args.data_dir is not None:
+        overrides["data_dir"] = args.data_dir
+    try:
+        configs = grid_configs(args.profile, args.dataset, args.methods, args.seeds, **overrides)
+    except ValueError as err:
+        print(f"error: {err}", file=sys.stderr)
+        return 2
+    print(f"grid: {len(configs)} runs ({len(args.methods)} methods x {len(args.seeds)} seeds), {args.profile} profile")
+    results = Path(args.results) if args.results else None
+    try:
+        done = train_grid(configs, results=results, runs_root=args.runs_root, allow_dirty=args.allow_dirty)
+    except (RuntimeError, ValueError, FileNotFoundError) as err:
+        print(f"error: {err}", file=sys.stderr)
+        return 2
+    if results is None:
+        write_manifest()
+    trained = sum(v == "trained" for v in done.values())
+    print(f"grid: {trained} trained, {len(done) - trained} kept")
     return 0
 
 
@@ -142,6 +170,33 @@ def build_parser() -> argparse.ArgumentParser:
     )
     p.add_argument("--no-cache", action="store_true", help="train even if an identical run is cached")
     p.set_defaults(func=_cmd_train)
+    from imbalanced_contrastive.committed import GRID_METHODS, GRID_SEEDS
+
+    p = sub.add_parser(
+        "grid",
+        help="train a profile's methods x seeds into results/ (resumable)",
+        description="Train every method x seed of a profile that has no record in the results folder, and write "
+        "their records (record.json, a float16 embeddings.npz) to results/<dataset>/<profile>/<method>/seed<k>/; "
+        "finished records are kept and an interrupted run resumes from its checkpoints.",
+    )
+    p.add_argument("--profile", choices=PROFILES, default="full")
+    p.add_argument("--dataset", default="fmnist", choices=DATASETS)
+    p.add_argument("--methods", nargs="+", default=list(GRID_METHODS), choices=sorted(METHODS), metavar="METHOD")
+    p.add_argument("--seeds", nargs="+", type=int, default=list(GRID_SEEDS), metavar="SEED")
+    p.add_argument("--set", action="append", type=parse_setting, metavar="KEY=VALUE", help="override a setting")
+    p.add_argument("--device", default=None, help="auto (default), cpu, cuda, cuda:N")
+    p.add_argument("--data-dir", dest="data_dir", default=None, help="dataset folder tried first")
+    p.add_argument(
+        "--results",
+        default=None,
+        help="the results folder (default $IMBALANCED_CONTRASTIVE_RESULTS or the checkout's results/; "
+        "the package's manifest of committed files is rewritten only for the default)",
+    )
+    p.add_argument("--runs-root", default=None, help="the runs folder of the training (checkpoints, cache)")
+    p.add_argument(
+        "--allow-dirty", action="store_true", help="train from a source tree with uncommitted changes (not to commit)"
+    )
+    p.set_defaults(func=_cmd_grid)
     p = sub.add_parser("data", help="check that Fashion-MNIST is available offline")
     p.add_argument("--data-dir", default=None, help="directory tried first")
     p.add_argument("--download", action="store_true", help="download with torchvision if missing")

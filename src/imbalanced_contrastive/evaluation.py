@@ -85,6 +85,16 @@ def map_dataset(
     return out.cpu() if to_host else out
 
 
+def sample_indices(n: int, max_points: int, seed: int = 0) -> torch.Tensor:
+    """A seeded sample of ``min(n, max_points)`` row indices of a dataset of ``n`` rows, sorted.
+
+    Returns:
+        ``int64`` tensor. Shape: ``[min(n, max_points)]``.
+    """
+    g = torch.Generator().manual_seed(seed)
+    return torch.randperm(n, generator=g)[:max_points].sort().values
+
+
 def sample_embeddings(
     embed: Callable[[torch.Tensor], torch.Tensor],
     data: ImageArrayDataset,
@@ -93,8 +103,7 @@ def sample_embeddings(
     seed: int = 0,
     precision: str = "fp32",
 ) -> tuple[torch.Tensor, torch.Tensor]:
-    """A seeded, fixed-size sample of embeddings with their labels (for UMAP figures)."""
-    g = torch.Generator().manual_seed(seed)
-    idx = torch.randperm(len(data), generator=g)[:max_points].sort().values
-    sub = data.subset(idx)
+    """A seeded, fixed-size sample of embeddings with their labels (for UMAP figures); the rows are
+    ``data``'s rows :func:`sample_indices` ``(len(data), max_points, seed)``."""
+    sub = data.subset(sample_indices(len(data), max_points, seed))
     return map_dataset(embed, sub, device, precision=precision), sub.labels.clone()

@@ -1,4 +1,4 @@
-"""Where a run happened: package version, git commit, device, library versions."""
+"""Where and when a run happened: package version, git commit, device, library versions, date."""
 
 from __future__ import annotations
 
@@ -52,9 +52,12 @@ def describe_device(device: torch.device) -> str:
 
 def provenance(device: torch.device) -> dict[str, Any]:
     """The provenance block of a run record."""
+    import datetime
+
     import numpy
 
     return {
+        "date": datetime.datetime.now(datetime.UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
         "package_version": __version__,
         "git_commit": git_commit(),
         "device": describe_device(device),

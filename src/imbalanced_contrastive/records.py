@@ -2,7 +2,8 @@
 
 A record holds the full config, per-epoch history, final metrics, provenance (package version,
 git commit, device, library versions) and wall time; an optional sample of test embeddings with
-labels is stored beside it for UMAP figures.
+labels, test-set row indices and the model's predictions is stored beside it (``embeddings.npz``) for
+the UMAP figures and the embedding explorer.
 """
 
 from __future__ import annotations
@@ -20,6 +21,14 @@ import numpy as np
 RECORD_FILE = "record.json"
 EMBEDDING_FILE = "embeddings.npz"
 SCHEMA_VERSION = 1
+SAMPLE_ARRAYS = {
+    "embeddings": "embeddings",
+    "labels": "embedding_labels",
+    "indices": "embedding_indices",
+    "predictions": "embedding_predictions",
+}
+"""The arrays of ``embeddings.npz`` (key in the file: record attribute); ``indices`` and
+``predictions`` are absent from records written before release 0.4.0."""
 
 
 class CorruptRecordError(ValueError):
@@ -69,6 +78,8 @@ class RunRecord:
         wall_time_s: training and evaluation time in seconds.
         embeddings: optional test-embedding sample. Shape: ``[M, D]``.
         embedding_labels: labels of that sample. Shape: ``[M]``.
+        embedding_indices: the sample's rows in the run's test split. Shape: ``[M]``.
+        embedding_predictions: the trained model's predicted class of each of them. Shape: ``[M]``.
     """
 
     config: dict
@@ -78,23 +89,32 @@ class RunRecord:
     wall_time_s: float = 0.0
     embeddings: np.ndarray | None = None
     embedding_labels: np.ndarray | None = None
+    embedding_indices: np.ndarray | None = None
+    embedding_predictions: np.ndarray | None = None
 
     def to_json_dict(self) -> dict:
         d = asdict(self)
-        d.pop("embeddings")
-        d.pop("embedding_labels")
+        for name in SAMPLE_ARRAYS.values():
+            d.pop(name)
         d["schema_version"] = SCHEMA_VERSION
         return _jsonable(d)
 
-    def save(self, directory: str | Path) -> Path:
-        """Write ``record.json`` (and ``embeddings.npz``) into ``directory`` atomically."""
+    def save(self, directory: str | Path, embedding_dtype: str = "float32") -> Path:
+        """Write ``record.json`` (and ``embeddings.npz``, embeddings as ``embedding_dtype``:
+        ``float32``, or ``float16`` for committed records) into ``directory`` atomically."""
+        if embedding_dtype not in ("float32", "float16"):
+            raise ValueError(f"embedding_dtype must be 'float32' or 'float16'; got {embedding_dtype!r}")
         out = Path(directory)
         out.mkdir(parents=True, exist_ok=True)
         if self.embeddings is not None:
+            arrays = {
+                key: getattr(self, name) for key, name in SAMPLE_ARRAYS.items() if getattr(self, name) is not None
+            }
+            arrays["embeddings"] = np.asarray(self.embeddings).astype(embedding_dtype)
 
             def write_npz(tmp: Path) -> None:
                 with open(tmp, "wb") as f:
-                    np.savez_compressed(f, embeddings=self.embeddings.astype(np.float32), labels=self.embedding_labels)
+                    np.savez_compressed(f, **arrays)
 
             atomic_write(out / EMBEDDING_FILE, write_npz)
         text = json.dumps(self.to_json_dict(), indent=2, sort_keys=True) + "\n"
@@ -124,7 +144,7 @@ class RunRecord:
             raise CorruptRecordError(
                 f"{path} has schema version {version}; this library reads version {SCHEMA_VERSION}"
             )
-        known = {f.name for f in fields(cls)} - {"embeddings", "embedding_labels"}
+        known = {f.name for f in fields(cls)} - set(SAMPLE_ARRAYS.values())
         if set(d) != known or not isinstance(d.get("config"), dict) or not isinstance(d.get("metrics"), dict):
             raise CorruptRecordError(f"run record {path} does not have the record's fields {sorted(known)}")
         record = cls(**d)
@@ -132,7 +152,11 @@ class RunRecord:
         if emb.is_file():
             try:
                 with np.load(emb) as z:
-                    record.embeddings, record.embedding_labels = z["embeddings"], z["labels"]
+                    for key, name in SAMPLE_ARRAYS.items():
+                        if key in z.files:
+                            setattr(record, name, z[key])
+                    if record.embeddings is None or record.embedding_labels is None:
+                        raise KeyError("embeddings and labels")
             except (OSError, ValueError, KeyError, EOFError) as err:
                 raise CorruptRecordError(f"embeddings {emb} are unreadable: {err}") from err
         return record

@@ -14,8 +14,8 @@ from pathlib import Path
 
 import pytest
 
-from imbalanced_contrastive.data import DATASETS
 from imbalanced_contrastive.training import METHODS, PROFILES, make_config
+from imbalanced_contrastive.training.profiles import profile_datasets
 
 SNAPSHOT_FILE = Path(__file__).parent / "snapshots" / "effective_configs.json"
 SNAPSHOT = json.loads(SNAPSHOT_FILE.read_text())
@@ -29,7 +29,7 @@ def effective_config(profile: str, dataset: str, method: str) -> dict:
 @pytest.mark.parametrize("profile", PROFILES)
 def test_effective_configs_are_unchanged(profile):
     changed = []
-    for dataset in DATASETS:
+    for dataset in profile_datasets(profile):
         for method in METHODS:
             now = effective_config(profile, dataset, method)
             before = SNAPSHOT[f"{profile}/{dataset}/{method}"]
@@ -43,7 +43,7 @@ def test_effective_configs_are_unchanged(profile):
                     )
                 )
     assert not changed, "settings changed:\n" + "\n".join(changed)
-    assert len(SNAPSHOT) == len(PROFILES) * len(DATASETS) * len(METHODS)
+    assert len(SNAPSHOT) == sum(len(profile_datasets(p)) for p in PROFILES) * len(METHODS)
 
 
 if __name__ == "__main__":
@@ -51,6 +51,8 @@ if __name__ == "__main__":
 
     if sys.argv[1:] != ["--update"]:
         sys.exit("usage: python tests/training/test_config_snapshot.py --update   (rewrites the snapshot)")
-    snapshot = {f"{p}/{d}/{m}": effective_config(p, d, m) for p in PROFILES for d in DATASETS for m in METHODS}
+    snapshot = {
+        f"{p}/{d}/{m}": effective_config(p, d, m) for p in PROFILES for d in profile_datasets(p) for m in METHODS
+    }
     SNAPSHOT_FILE.write_text(json.dumps(snapshot, indent=1, sort_keys=True) + "\n")
     print(f"wrote {len(snapshot)} configs to {SNAPSHOT_FILE}")

@@ -23,7 +23,7 @@ from filelock import FileLock
 
 from imbalanced_contrastive.data.dataset import DataSplits
 from imbalanced_contrastive.data.splits import build_splits
-from imbalanced_contrastive.evaluation import classification_metrics, map_dataset, sample_embeddings
+from imbalanced_contrastive.evaluation import classification_metrics, map_dataset, sample_embeddings, sample_indices
 from imbalanced_contrastive.provenance import provenance
 from imbalanced_contrastive.records import CorruptRecordError, RunRecord
 from imbalanced_contrastive.training.checkpoint import move_aside
@@ -192,8 +192,10 @@ def _train_on(
     t_eval = time.perf_counter()
     predictor.eval()
     logits = map_dataset(predictor.predict, splits.test, device, precision=precision)
-    metrics = classification_metrics(logits.argmax(1), splits.test.labels, splits.num_classes, splits.groups)
+    predictions = logits.argmax(1)
+    metrics = classification_metrics(predictions, splits.test.labels, splits.num_classes, splits.groups)
     metrics["groups"] = splits.groups.as_dict()
+    sampled = sample_indices(len(splits.test), config.embed_points, config.seed)  # the rows sample_embeddings maps
     emb, emb_labels = sample_embeddings(
         predictor.embed, splits.test, device, config.embed_points, seed=config.seed, precision=precision
     )
@@ -221,6 +223,8 @@ def _train_on(
         wall_time_s=sum(h.get("time_s", 0.0) for h in history) + (time.perf_counter() - t_eval) + (t_setup - t0),
         embeddings=emb.numpy(),
         embedding_labels=emb_labels.numpy(),
+        embedding_indices=sampled.numpy(),
+        embedding_predictions=predictions[sampled].numpy(),
     )
     if dist_info.is_main:
         record.save(out)

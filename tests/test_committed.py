@@ -1,0 +1,187 @@
+"""Committed records: where they are found, how they are fetched, the grid that makes them, and the
+chapters' load-or-train (the records themselves: tests/test_committed_records.py)."""
+
+from __future__ import annotations
+
+import json
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from conftest import REPO
+from localhttp import serve
+
+import imbalanced_contrastive.committed as committed
+from imbalanced_contrastive.chapter import Chapter
+from imbalanced_contrastive.records import CorruptRecordError, RunRecord
+from imbalanced_contrastive.training.config import make_config
+
+
+@pytest.fixture
+def results(tmp_path, monkeypatch) -> Path:
+    """An empty results folder read first; the checkout's and the package manifest hidden."""
+    root = tmp_path / "results"
+    root.mkdir()
+    monkeypatch.setenv(committed.RESULTS_ENV, str(root))
+    monkeypatch.setattr(committed, "CHECKOUT_RESULTS", tmp_path / "no-checkout")
+    monkeypatch.setattr(committed, "MANIFEST", tmp_path / "manifest.json")
+    return root
+
+
+def test_run_folder_names_the_method_or_what_differs():
+    config = make_config("acl", "full", seed=2)
+    assert committed.run_folder(config) == "fmnist/full/acl/seed2"
+    other = committed.run_folder(make_config("acl", "full", seed=2, eta=10.0))
+    assert other.startswith("fmnist/full/acl-") and other.endswith("/seed2") and len(other.split("/")[2]) == 12
+    assert committed.run_folder(make_config("acl", "full", seed=2, eta=20.0)) != other
+
+
+def test_settings_ignore_version_and_hardware(monkeypatch):
+    a = make_config("ce", "full", device="cpu", data_dir="/somewhere")
+    key = a.cache_key()
+    monkeypatch.setattr("imbalanced_contrastive.training.config.__version__", "9.9.9")
+    b = make_config("ce", "full")
+    assert key != b.cache_key() and committed.settings_of(a) == committed.settings_of(b)
+    assert committed.differences(committed.settings_of(a), committed.settings_of(make_config("ce", "full", epochs=3)))
+
+
+def test_full_profile_is_the_whole_step_imbalanced_set_with_minorities_few():
+    config = make_config("ce", "full")
+    assert config.train_per_class is None and config.test_per_class is None and config.imbalance == "step"
+    assert config.ratio == 10.0 and config.minority_classes == [0, 2, 4, 6]
+    # 6000 majority images are many, 600 minority images are few
+    assert config.few_threshold <= 6000 // 10 * 2 and 600 < config.few_threshold and 6000 > config.many_threshold
+    with pytest.raises(ValueError, match="profile 'full' is defined for datasets"):
+        make_config("ce", "full", "cifar10")
+
+
+def _smoke_grid(results: Path, methods=("ce",), seeds=(0,)) -> dict[str, str]:
+    configs = committed.grid_configs("smoke", "fmnist", methods, seeds)
+    return committed.train_grid(configs, results=results, allow_dirty=True)
+
+
+def test_grid_writes_compact_records_and_keeps_finished_ones(results, real_fmnist_dir, capsys):
+    assert _smoke_grid(results, ("ce", "balanced_softmax")) == {
+        "ce seed 0": "trained",
+        "balanced_softmax seed 0": "trained",
+    }
+    folder = results / "fmnist" / "smoke" / "ce" / "seed0"
+    record = RunRecord.load(folder)
+    assert record.embeddings.dtype.name == "float16" and len(record.embedding_indices) == len(record.embeddings)
+    assert len(record.embedding_predictions) == len(record.embeddings) and record.provenance["date"]
+    assert sorted(p.name for p in folder.iterdir()) == ["embeddings.npz", "record.json"]
+    assert _smoke_grid(results, ("ce", "balanced_softmax")) == {"ce seed 0": "kept", "balanced_softmax seed 0": "kept"}
+    out = capsys.readouterr().out
+    assert "grid 1/2 ce seed 0: trained in" in out and "grid 2/2 balanced_softmax seed 0: kept" in out
+    # a record with other settings at the run's folder is trained again
+    data = json.loads((folder / "record.json").read_text())
+    data["config"]["epochs"] = 7
+    (folder / "record.json").write_text(json.dumps(data))
+    assert _smoke_grid(results) == {"ce seed 0": "trained"}
+
+
+def test_grid_refuses_a_dirty_tree(results, monkeypatch):
+    monkeypatch.setattr("imbalanced_contrastive.provenance.git_commit", lambda start=None: "abc-dirty")
+    with pytest.raises(RuntimeError, match="uncommitted changes"):
+        committed.train_grid(committed.grid_configs("smoke", "fmnist", ["ce"], [0]), results=results)
+
+
+def test_missing_records_are_listed_with_the_commands(results):
+    configs = committed.grid_configs("full", "fmnist", ["ce", "acl"], [0])
+    configs["ACL η=10"] = make_config("acl", "full", eta=10.0)
+    with pytest.raises(committed.MissingRecordsError) as err:
+        committed.load_records(configs)
+    message = str(err.value)
+    assert "3 of 3 runs have no committed record" in message and "fmnist/full/acl/seed0" in message
+    assert "grid --profile full --dataset fmnist --methods acl --seeds 0 --set loss_params=" in message
+    assert "train=True" in message
+
+
+def test_chapter_in_a_committed_profile_loads_and_never_trains(results, real_fmnist_dir, monkeypatch, tmp_path):
+    # records of the smoke grid placed as full-profile records of the same settings
+    _smoke_grid(results)
+    config = make_config("ce", "smoke")
+    source = results / "fmnist" / "smoke" / "ce" / "seed0"
+    chapter = Chapter("demo", "full", output_dir=tmp_path)
+    monkeypatch.setattr(committed, "run_folder", lambda c: "fmnist/smoke/ce/seed0")
+    monkeypatch.setattr("imbalanced_contrastive.chapter.run_all", lambda configs: pytest.fail("trained"))
+    records = chapter.run({"CE": config})
+    assert records["CE"].metrics == RunRecord.load(source).metrics
+    with pytest.raises(CorruptRecordError, match="other settings: epochs"):
+        chapter.run({"CE": make_config("ce", "smoke", epochs=2)})
+    with pytest.raises(ValueError, match="train must be True or False"):
+        Chapter("demo", "full", output_dir=tmp_path, train="yes")
+    assert Chapter("demo", "full", output_dir=tmp_path, train=True).loads_committed is False
+
+
+def test_missing_files_are_downloaded_and_checked(results, real_fmnist_dir, tmp_path, monkeypatch):
+    served = tmp_path / "served"
+    _smoke_grid(served)
+    files = committed.committed_files(served)
+    committed.MANIFEST.write_text(json.dumps(files))
+    assert set(files) == {"fmnist/smoke/ce/seed0/record.json", "fmnist/smoke/ce/seed0/embeddings.npz"}
+    requests: list[str] = []
+    with serve(served, requests) as url:
+        monkeypatch.setenv(committed.RESULTS_URL_ENV, url)
+        where = committed.locate("fmnist/smoke/ce/seed0")
+        assert where == committed.download_root() / "fmnist/smoke/ce/seed0"
+        assert RunRecord.load(where).embedding_indices is not None
+        assert sorted(requests) == sorted(f"/{f}" for f in files)
+        assert committed.locate("fmnist/smoke/ce/seed0") == where and len(requests) == 2  # once only
+        assert committed.locate("fmnist/smoke/ce/seed1") is None  # not in the release
+        shutil.rmtree(committed.download_root())
+        (served / "fmnist/smoke/ce/seed0/record.json").write_text("{}")  # the server has other bytes
+        with pytest.raises(CorruptRecordError, match="checksum"):
+            committed.locate("fmnist/smoke/ce/seed0")
+    monkeypatch.setenv(committed.RESULTS_URL_ENV, "http://127.0.0.1:9")
+    with pytest.raises(committed.MissingRecordsError, match="downloading the committed file"):
+        committed.locate("fmnist/smoke/ce/seed0")
+
+
+def test_cli_grid_help_and_bad_profile():
+    proc = subprocess.run(
+        [sys.executable, "-m", "imbalanced_contrastive", "grid", "--profile", "full", "--dataset", "cifar10"],
+        capture_output=True,
+        text=True,
+        cwd=REPO,
+        timeout=120,
+    )
+    assert proc.returncode == 2 and "profile 'full' is defined for datasets" in proc.stderr
+
+
+def _benchmark_in_full(tmp_path: Path, **parameters):
+    import papermill as pm
+
+    return pm.execute_notebook(
+        str(REPO / "notebooks" / "06_benchmark.ipynb"),
+        str(tmp_path / "out.ipynb"),
+        parameters={"profile": "full", "output_dir": str(tmp_path), **parameters},
+        progress_bar=False,
+        kernel_name="python3",
+        cwd=str(tmp_path),
+    )
+
+
+@pytest.mark.slow
+def test_benchmark_chapter_in_the_full_profile_loads_in_seconds_and_trains_nothing(tmp_path, real_fmnist_dir):
+    import os
+    import time
+
+    import papermill as pm
+
+    runs = Path(os.environ["IMBALANCED_CONTRASTIVE_RUNS"])
+    t0 = time.perf_counter()
+    nb = _benchmark_in_full(tmp_path)
+    seconds = time.perf_counter() - t0
+    assert not list(runs.rglob("record.json")) and not list(runs.rglob("checkpoint*")), "the full profile trained"
+    text = json.dumps(nb["cells"])
+    assert "30 committed records loaded (full profile · 30 runs · seeds 0, 1, 2" in text
+    assert seconds < 90, f"the full-profile benchmark took {seconds:.0f} s (kernel start included)"
+    with pytest.raises(pm.PapermillExecutionError) as err:
+        _benchmark_in_full(tmp_path, seeds=[0, 7], methods=["ce", "bcl"])
+    message = str(err.value)
+    assert "2 of 4 runs have no committed record" in message and "fmnist/full/bcl/seed7" in message
+    assert "grid --profile full --dataset fmnist --methods bcl --seeds 7" in message
+    assert not list(runs.rglob("record.json")), "a missing record is never trained in the full profile"

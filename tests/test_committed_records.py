@@ -1,0 +1,82 @@
+"""The records committed under results/: complete, readable, made from a clean commit, small, and
+made by the current settings of their profile (a version bump alone does not invalidate them)."""
+
+from __future__ import annotations
+
+import re
+
+import numpy as np
+import pytest
+from conftest import REPO
+
+from imbalanced_contrastive import committed
+from imbalanced_contrastive.records import EMBEDDING_FILE, RunRecord
+from imbalanced_contrastive.training.config import make_config
+
+RESULTS = REPO / "results"
+RECORDS = sorted(p.parent for p in RESULTS.glob("*/*/*/seed*/record.json"))
+MAX_BYTES = 15 * 1024 * 1024
+
+
+def _folder(path) -> str:
+    return path.relative_to(RESULTS).as_posix()
+
+
+def test_the_full_grid_is_committed():
+    folders = {_folder(p) for p in RECORDS}
+    wanted = {f"fmnist/full/{m}/seed{s}" for m in committed.GRID_METHODS for s in committed.GRID_SEEDS}
+    assert wanted <= folders, f"missing committed records {sorted(wanted - folders)}; make them with `make grid`"
+
+
+def test_results_folder_is_small_and_holds_only_records():
+    files = [p for p in RESULTS.rglob("*") if p.is_file()]
+    assert sum(p.stat().st_size for p in files) <= MAX_BYTES
+    extra = [p for p in files if p.name not in (*committed.FILES, "README.md")]
+    assert not extra, f"results/ holds only records (record.json, {EMBEDDING_FILE}) and its README: {extra}"
+
+
+def test_manifest_lists_every_committed_file_with_its_checksum():
+    assert committed.read_manifest() == committed.committed_files(RESULTS), (
+        "src/imbalanced_contrastive/results_manifest.json is out of date: rewrite it with "
+        "python -c 'from imbalanced_contrastive.committed import write_manifest; write_manifest()'"
+    )
+
+
+@pytest.mark.parametrize("folder", RECORDS, ids=_folder)
+def test_committed_record_reads_back_with_clean_provenance_and_a_compact_sample(folder, real_fmnist_dir):
+    record = RunRecord.load(folder)
+    dataset, profile, run, seed = _folder(folder).split("/")
+    config = record.config
+    assert (config["dataset"], config["profile"], f"seed{config['seed']}") == (dataset, profile, seed)
+    assert run.split("-")[0] == config["method"]
+    prov = record.provenance
+    assert re.fullmatch(r"[0-9a-f]{40}", str(prov["git_commit"])), f"{folder}: made from uncommitted code {prov}"
+    assert prov["device"] and prov["torch"] and prov["date"] and prov["package_version"]
+    emb = record.embeddings
+    assert emb.dtype == np.float16 and emb.ndim == 2 and 0 < len(emb) <= 1000
+    n_test = sum(prov["data"]["test_counts"])
+    idx = record.embedding_indices
+    assert len(idx) == len(emb) == len(record.embedding_labels) == len(record.embedding_predictions)
+    assert np.all(np.diff(idx) > 0) and idx[0] >= 0 and idx[-1] < n_test
+    assert set(np.unique(record.embedding_predictions)) <= set(range(len(prov["classes"])))
+    if dataset == "fmnist" and config["test_per_class"] is None:  # the whole test set, in its order
+        from imbalanced_contrastive.data.fashion_mnist import load_fashion_mnist
+
+        _, test = load_fashion_mnist()
+        assert np.array_equal(test.labels.numpy()[idx], record.embedding_labels)
+    assert 0.0 < record.metrics["balanced_accuracy"] <= 1.0
+
+
+def test_committed_records_have_their_profiles_current_settings():
+    stale = []
+    for folder in RECORDS:
+        record = RunRecord.load(folder)
+        c = record.config
+        params = {k: v for k, v in c["loss_params"].items()}
+        current = make_config(c["method"], c["profile"], c["dataset"], seed=c["seed"], loss_params=params)
+        diff = committed.differences(committed.settings_of(record.config), committed.settings_of(current))
+        if committed.run_folder(current) != _folder(folder) or diff:
+            stale.append(
+                f"{_folder(folder)} ({'; '.join(diff) or 'another folder'}): {committed.grid_command(current)}"
+            )
+    assert not stale, "committed records no longer match their profile's settings; remake them:\n" + "\n".join(stale)
