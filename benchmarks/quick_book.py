@@ -168,7 +168,7 @@ def print_over_seeds(records: list, title: str) -> None:
     if rows:
         rows.sort(key=lambda r: -r["balanced_accuracy_mean"])
         print(f"\n{title}, mean ± sd over seeds (balanced acc %, few recall %, many recall %)")
-        print(summary_frame(rows, ("balanced_accuracy", "few", "many")).to_string())
+        print(summary_frame(rows, ("balanced_accuracy", "few", "many")).frame.to_string())
 
 
 def time_notebooks(names: list[str] | None, profile: str = "quick") -> None:

@@ -31,8 +31,11 @@ def test_figure_is_saved_and_shown_with_caption_and_alt(tmp_path, monkeypatch):
     monkeypatch.setattr("IPython.display.display", lambda data, raw=False: shown.append(data))
     fig, ax = plt.subplots()
     ax.plot([0, 1])
-    path = Chapter("demo", "smoke", output_dir=tmp_path).figure(fig, "line.png", caption="A line.", alt="A rising line")
-    assert path.stat().st_size > 1000
+    shown_value = Chapter("demo", "smoke", output_dir=tmp_path).figure(
+        fig, "line.png", caption="A line.", alt="A rising line"
+    )
+    assert shown_value is None, "a figure helper returns nothing that a notebook would print under the figure"
+    assert (tmp_path / "figures" / "demo" / "line.png").stat().st_size > 1000
     html = shown[0]["text/html"]
     assert 'alt="A rising line"' in html and "<figcaption>A line.</figcaption>" in html and shown[0]["image/png"]
     with pytest.raises(ValueError, match="caption"):
@@ -57,9 +60,11 @@ def test_summary_frame():
             "few_std": 0.0,
         }
     ]
-    frame = summary_frame(rows)
-    assert frame.loc[("ce", "–"), "accuracy"] == "50.0 ± 1.0" and frame.loc[("ce", "–"), "many"] == "–"
-    assert frame.loc[("ce", "–"), "balanced_accuracy"] == "40.0"
+    table = summary_frame(rows)
+    frame = table.frame
+    assert list(frame.columns) == ["seeds", "balanced acc. %", "few %", "medium %", "accuracy %"]
+    assert frame.loc["ce", "accuracy %"] == "50.0 ± 1.0" and frame.loc["ce", "balanced acc. %"] == "40.0"
+    assert any(n.startswith("many % is left out") for n in table.notes)
 
 
 def test_comparison_frame_reports_differences_and_verdicts():
@@ -78,7 +83,7 @@ def test_comparison_frame_reports_differences_and_verdicts():
             "few_std": 0.01,
         }
 
-    frame = comparison_frame([row("ce", 0.67, 0.27), row("bcl", 0.76, 0.50), row("focal", 0.675, 0.275)], "ce")
-    assert list(frame.index.get_level_values("method")) == ["bcl", "focal"]
-    assert frame.loc[("bcl", "–"), "few Δ"] == "+23.0" and frame.loc[("bcl", "–"), "few vs ce"].startswith("above (p=")
-    assert frame.loc[("focal", "–"), "balanced_accuracy vs ce"].startswith("within noise")
+    frame = comparison_frame([row("ce", 0.67, 0.27), row("bcl", 0.76, 0.50), row("focal", 0.675, 0.275)], "ce").frame
+    assert list(frame.index) == ["bcl", "focal"]
+    assert frame.loc["bcl", "few Δ"] == "+23.0" and frame.loc["bcl", "few vs ce"].startswith("above (p")
+    assert frame.loc["focal", "balanced acc. vs ce"].startswith("within noise")

@@ -44,7 +44,13 @@ def test_summary_over_seeds_and_paper_column(tmp_path):
     fm = next(r for r in rows if r["dataset"] == "fmnist")
     assert fm["paper_reported"] is None and "not recoverable" in fm["paper_source"]
     table = markdown_table(rows)
-    assert "52.0 ± 2.0" in table and "51.9" in table and "not reported [" in table and "τ=0.1" in table
+    assert "52.0 ± 2.0" in table and "51.9" in table and "not reported [" in table and "| bcl (τ=0.2) |" in table
+    assert "### CIFAR-100, long-tail imbalance, ratio 100" in table and "### Fashion-MNIST, step imbalance" in table
+    header = next(line for line in table.splitlines() if line.startswith("| profile"))
+    assert header.index("balanced acc. %") < header.index("few %") < header.index("many %")
+    assert "accuracy %" not in header.replace("balanced acc. %", "") and "medium %" not in header
+    assert "accuracy % is left out: it equals balanced accuracy in every row" in table
+    assert "medium % is left out: no class is in that group." in table
     for r in recs[:1]:
         r.save(tmp_path / "runs" / "a")
     md, csv = write_tables(summarize(find_records(tmp_path / "runs", tmp_path / "missing")), tmp_path)
@@ -117,3 +123,96 @@ def test_comparison_arguments_are_validated():
         compare_with(summarize(recs), "ce", "few")
     with pytest.raises(ValueError, match="level must be in"):
         compare_with(summarize(recs), "ce", level=5)
+
+
+def _rcl(**params):
+    return {"method": "rcl", "recipe": "bcl", "loss_params": params}
+
+
+def test_run_labels_say_what_a_run_adds():
+    from imbalanced_contrastive.results_table import run_label
+
+    assert (
+        run_label({"method": "acl", "recipe": "two_stage", "loss_params": {"eta": 100.0, "temperature": 0.07}}) == "acl"
+    )
+    assert run_label({"method": "acl", "recipe": "two_stage", "loss_params": {"eta": 10.0}}) == "acl (η=10)"
+    assert run_label({"method": "cl", "recipe": "two_stage", "stage2_loss": "focal", "loss_params": {}}) == (
+        "cl (stage 2: focal)"
+    )
+    assert run_label(_rcl(balance_strength=0.0, feature_scale=1.2247, margin=0.0)) == "BCL + feature scale"
+    assert run_label(_rcl(balance_strength=0.0, feature_scale=1.0, margin=0.0)) == "BCL"
+    assert run_label(_rcl(balance_strength=1.0, feature_scale=1.0, margin=0.1)) == "BCL + class balance + margin"
+    assert run_label(_rcl()) == "rcl"
+
+
+def test_reader_tables_drop_equal_and_empty_columns_and_say_so():
+    from imbalanced_contrastive.chapter import comparison_frame, summary_frame
+    from imbalanced_contrastive.results_table import records_frame
+
+    recs = {f"run {b}": _record("bcl", 0, b) for b in (0.5, 0.6)}
+    table = records_frame(recs)
+    assert list(table.frame.columns) == ["balanced acc. %", "few %", "many %", "time (s)"]
+    assert table.frame.loc["run 0.6", "few %"] == 30.0
+    assert any("accuracy % is left out: it equals balanced acc. %" in n and "balanced" in n for n in table.notes)
+    assert any(n.startswith("medium % is left out") for n in table.notes)
+    html = table._repr_html_()
+    assert "reader-table" in html and "table-notes" in html and "medium %" not in html.split("<p")[0]
+    rows = summarize(
+        [_record("bcl", s, 0.5 + s / 100) for s in range(3)] + [_record("ce", s, 0.4 + s / 50) for s in range(3)]
+    )
+    summary = summary_frame(rows)
+    assert list(summary.frame.columns) == ["seeds", "balanced acc. %", "few %", "many %"]
+    assert summary.frame.loc["bcl", "balanced acc. %"] == "51.0 ± 1.0"
+    comparison = comparison_frame(rows, "ce")
+    assert list(comparison.frame.index) == ["bcl"] and comparison.frame.loc["bcl", "balanced acc. vs ce"].startswith(
+        "above (p"
+    )
+    assert "Welch" in comparison.notes[0]
+
+
+def test_p_values_read_as_a_reader_reads_them():
+    from imbalanced_contrastive.chapter import format_p
+
+    assert format_p(0.0004) == "p < 0.001" and format_p(0.0123) == "p = 0.012" and format_p(1.0) == "p = 1.000"
+
+
+def test_benchmark_figure_groups_methods_by_family():
+    import matplotlib
+
+    matplotlib.use("Agg")
+    from imbalanced_contrastive.results_table import FAMILY_COLORS, family_of, order_by_family
+    from imbalanced_contrastive.viz import plot_benchmark
+
+    methods = ["bcl", "ce", "acl", "focal", "balanced_softmax", "cl"]
+    rows = summarize(
+        [
+            _record(m, s, 0.6 + i / 50 + s / 200, dataset="fmnist", imbalance="step", ratio=10.0)
+            for i, m in enumerate(methods)
+            for s in range(3)
+        ],
+        methods_order=methods,
+    )
+    ordered = [r["method"] for r in order_by_family(rows)]
+    assert ordered == ["ce", "focal", "acl", "cl", "bcl", "balanced_softmax"]  # by family, else as given
+    assert family_of("rescom") == "one-stage prior-corrected" and family_of("afcl") == "two-stage contrastive"
+    with pytest.raises(ValueError, match="in no family"):
+        family_of("simclr")
+    fig = plot_benchmark(rows)
+    left, few, tradeoff = fig.axes[:3]
+    assert [t.get_text() for t in left.get_yticklabels()] == ordered
+    lo, hi = left.get_xlim()
+    assert 55 < lo < 60 and 70 < hi < 75, "the axis fits the data (in %), not 0 to 1"
+    dashed = [line for line in left.get_lines() if line.get_linestyle() == "--"]
+    ce = next(r for r in rows if r["method"] == "ce")
+    assert len(dashed) == 1 and abs(dashed[0].get_xdata()[0] - 100 * ce["balanced_accuracy_mean"]) < 1e-9
+    legend = [t.get_text() for t in fig.legends[0].get_texts()]
+    assert legend == [
+        "baseline",
+        "loss re-weighting",
+        "two-stage contrastive",
+        "one-stage prior-corrected",
+        "ce (reference)",
+    ]
+    point_colors = {matplotlib.colors.to_hex(c.get_children()[0].get_color()) for c in left.containers}
+    assert point_colors == {FAMILY_COLORS[f] for f in legend[:-1]}
+    assert tradeoff.get_xlabel().startswith("many") and tradeoff.get_ylabel().startswith("few")

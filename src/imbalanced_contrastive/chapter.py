@@ -19,7 +19,15 @@ import matplotlib.pyplot as plt
 
 from imbalanced_contrastive.committed import GRID_SEEDS, grid_configs, load_records
 from imbalanced_contrastive.records import RunRecord
-from imbalanced_contrastive.results_table import METRICS, compare_with, records_frame
+from imbalanced_contrastive.results_table import (
+    EQUAL_BECAUSE,
+    HEADLINE,
+    METRIC_LABELS,
+    ReaderTable,
+    compare_with,
+    records_frame,
+    tidy_columns,
+)
 from imbalanced_contrastive.training.config import ExperimentConfig, make_config, overrides_from
 from imbalanced_contrastive.training.profiles import COMMITTED_PROFILES, check_profile
 from imbalanced_contrastive.training.runner import run_all
@@ -101,13 +109,15 @@ class Chapter:
         return load_records(grid_configs(profile, self.dataset, list(methods), list(seeds)))
 
     @staticmethod
-    def table(records: dict[str, RunRecord]):
-        """A DataFrame of named runs: accuracy, balanced accuracy, many/medium/few (in %), time."""
+    def table(records: dict[str, RunRecord]) -> ReaderTable:
+        """A reader's table of named runs: balanced accuracy, few, many (in %), time
+        (:func:`~imbalanced_contrastive.results_table.records_frame`)."""
         return records_frame(records)
 
-    def figure(self, fig: plt.Figure, file: str, caption: str, alt: str | None = None) -> Path:
-        """Save ``fig`` as ``<figures>/<file>`` and show it with ``caption`` (and ``alt`` text)."""
-        return show_figure(fig, self.figures / file, caption, alt)
+    def figure(self, fig: plt.Figure, file: str, caption: str, alt: str | None = None) -> None:
+        """Save ``fig`` as ``<figures>/<file>`` and show it with ``caption`` (and ``alt`` text);
+        returns nothing (a cell ending with it prints no path)."""
+        show_figure(fig, self.figures / file, caption, alt)
 
 
 def describe_records(records: dict[str, RunRecord] | Iterable[RunRecord]) -> str:
@@ -135,9 +145,14 @@ def describe_records(records: dict[str, RunRecord] | Iterable[RunRecord]) -> str
     )
 
 
-def summary_frame(rows: Iterable[dict], metrics: Iterable[str] = METRICS):
-    """A DataFrame of summary rows (:func:`~imbalanced_contrastive.results_table.summarize`):
-    one row per method and settings, each metric as ``mean ± std`` in % over the seeds."""
+def _label(row: dict) -> str:
+    return row.get("label") or row["method"]
+
+
+def summary_frame(rows: Iterable[dict], metrics: Iterable[str] = HEADLINE) -> ReaderTable:
+    """A reader's table of summary rows (:func:`~imbalanced_contrastive.results_table.summarize`):
+    one row per run label, each metric as ``mean ± std`` in % over the seeds, headline first; a
+    column equal to another or empty in every row is left out and said so under the table."""
     import pandas as pd
 
     def cell(row: dict, metric: str) -> str:
@@ -146,32 +161,42 @@ def summary_frame(rows: Iterable[dict], metrics: Iterable[str] = METRICS):
             return "–"
         return f"{100 * mean:.1f} ± {100 * std:.1f}" if std is not None else f"{100 * mean:.1f}"
 
-    return pd.DataFrame(
-        [
-            {
-                "method": r["method"],
-                "settings": r["settings"],
-                "seeds": len(r["seeds"]),
-                **{m: cell(r, m) for m in metrics},
-            }
-            for r in rows
-        ]
-    ).set_index(["method", "settings"])
+    metrics = list(metrics)
+    frame = pd.DataFrame(
+        [{"run": _label(r), "seeds": len(r["seeds"]), **{METRIC_LABELS[m]: cell(r, m) for m in metrics}} for r in rows]
+    ).set_index("run")
+    frame, notes = tidy_columns(frame, [METRIC_LABELS[m] for m in metrics], EQUAL_BECAUSE)
+    return ReaderTable(frame, ["Mean ± standard deviation over the seeds.", *notes])
 
 
-def comparison_frame(rows: Iterable[dict], baseline: str, metrics: Iterable[str] = ("balanced_accuracy", "few")):
-    """A DataFrame: each method's difference from ``baseline`` in points of % per metric, and
+def format_p(p: float) -> str:
+    """A p-value as a reader reads it: ``p = 0.012``, or ``p < 0.001``."""
+    return "p < 0.001" if p < 0.001 else f"p = {p:.3f}"
+
+
+def comparison_frame(
+    rows: Iterable[dict], baseline: str, metrics: Iterable[str] = ("balanced_accuracy", "few")
+) -> ReaderTable:
+    """A reader's table: each method's difference from ``baseline`` in points of % per metric, and
     whether it exceeds seed noise (Welch's test over the seeds,
     :func:`~imbalanced_contrastive.results_table.compare_with`)."""
     import pandas as pd
 
     rows = list(rows)
-    columns = {}
+    columns: dict[str, dict] = {}
     for metric in metrics:
+        label = METRIC_LABELS[metric].removesuffix(" %")
         for r in compare_with(rows, baseline, metric):
-            entry = columns.setdefault((r["method"], r["settings"]), {})
-            entry[f"{metric} Δ"] = f"{r['difference']:+.1f}"
-            entry[f"{metric} vs {baseline}"] = f"{r['verdict']} (p={r['p_value']:.3f})"
+            entry = columns.setdefault(_label(r), {})
+            entry[f"{label} Δ"] = f"{r['difference']:+.1f}"
+            entry[f"{label} vs {baseline}"] = f"{r['verdict']} ({format_p(r['p_value'])})"
     frame = pd.DataFrame.from_dict(columns, orient="index")
-    frame.index.names = ["method", "settings"]
-    return frame
+    frame.index.name = "run"
+    return ReaderTable(
+        frame,
+        [
+            f"Δ: the difference from {baseline} in points of %; the verdict is Welch's t-test over the seeds "
+            "(two-sided, 5 % level): above or below when so large a difference would be unlikely if the two "
+            "methods had the same mean, within noise otherwise."
+        ],
+    )

@@ -19,6 +19,107 @@ from imbalanced_contrastive.training.config import NOT_SETTINGS
 
 METRICS = ("accuracy", "balanced_accuracy", "many", "medium", "few")
 
+HEADLINE = ("balanced_accuracy", "few", "many", "medium", "accuracy")
+"""The metrics in the order a reader's table shows them: the headline first (balanced accuracy),
+then the minority classes' recall (the point of the book), then the majority's."""
+
+METRIC_LABELS = {
+    "balanced_accuracy": "balanced acc. %",
+    "few": "few %",
+    "many": "many %",
+    "medium": "medium %",
+    "accuracy": "accuracy %",
+}
+
+FAMILIES = {
+    "baseline": ("ce",),
+    "loss re-weighting": ("focal",),
+    "two-stage contrastive": ("supcon", "cl", "fcl", "acl", "afcl"),
+    "one-stage prior-corrected": ("balanced_softmax", "bcl", "rcl", "rescom"),
+}
+"""The methods' families: what each changes to fight the imbalance. Re-weighting scales the loss of
+hard examples (focal); two-stage contrastive methods learn a representation, then a plain
+cross-entropy classifier; one-stage prior-corrected methods add the log class prior to the logits
+(Balanced Softmax, and BCL, RCL and ResCom beside their contrastive branches)."""
+
+FAMILY_COLORS = {
+    "baseline": "#4d4d4d",
+    "loss re-weighting": "#b8860b",
+    "two-stage contrastive": "#1f78b4",
+    "one-stage prior-corrected": "#d95f02",
+}
+
+
+def family_of(method: str) -> str:
+    """The family of ``method`` (:data:`FAMILIES`)."""
+    for family, methods in FAMILIES.items():
+        if method in methods:
+            return family
+    raise ValueError(f"method {method!r} is in no family; families: {FAMILIES}")
+
+
+def order_by_family(rows: Iterable[dict]) -> list[dict]:
+    """Summary rows ordered by family (:data:`FAMILIES`' order), keeping their order within a family."""
+    rank = {f: i for i, f in enumerate(FAMILIES)}
+    rows = list(rows)
+    return [r for _, _, r in sorted((rank[family_of(r["method"])], i, r) for i, r in enumerate(rows))]
+
+
+class ReaderTable:
+    """A table as a reader gets it: a DataFrame and the notes said once under it (columns left
+    out, what the labels mean). Jupyter, Colab and the book show its HTML.
+
+    Attributes:
+        frame: the table (:class:`pandas.DataFrame`).
+        notes: sentences shown under it.
+    """
+
+    def __init__(self, frame, notes: Iterable[str] = ()) -> None:
+        self.frame, self.notes = frame, list(notes)
+
+    def _repr_html_(self) -> str:
+        import html
+
+        table = self.frame.to_html(classes="reader-table", na_rep="–", border=0)
+        if not self.notes:
+            return table
+        return table + '<p class="table-notes">' + " ".join(html.escape(n) for n in self.notes) + "</p>"
+
+    def __repr__(self) -> str:
+        return self.frame.to_string(na_rep="–") + ("\n" + "\n".join(self.notes) if self.notes else "")
+
+
+def _blank(value) -> bool:
+    return value is None or value == "–" or (isinstance(value, float) and math.isnan(value))
+
+
+def tidy_columns(frame, columns: Iterable[str], why_equal: dict[str, str] | None = None):
+    """Drop those of ``columns`` that are empty in every row or equal an earlier one in every row.
+
+    Returns:
+        ``(frame, notes)``: the frame without them, and one sentence per dropped column.
+    """
+    notes, kept = [], []
+    for col in columns:
+        if col not in frame.columns:
+            continue
+        values = list(frame[col])
+        if all(_blank(v) for v in values):
+            frame = frame.drop(columns=col)
+            notes.append(f"{col} is left out: no class is in that group here.")
+            continue
+        twin = next((k for k in kept if list(frame[k]) == values), None)
+        if twin is not None:
+            frame = frame.drop(columns=col)
+            reason = (why_equal or {}).get(col, "")
+            notes.append(f"{col} is left out: it equals {twin} in every row{reason}.")
+            continue
+        kept.append(col)
+    return frame, notes
+
+
+EQUAL_BECAUSE = {METRIC_LABELS["accuracy"]: " (the test set is balanced)"}
+
 PAPER_RESULTS = "paper_results.csv"
 """The papers' reported numbers, as data shipped with the package: one row per (dataset, imbalance,
 ratio, method) with the number and its source (the book's appendix tags them), and rows with ``*``
@@ -92,7 +193,10 @@ def summarize(records: Iterable[RunRecord], methods_order: Iterable[str] | None 
             "profile": setting[3],
             "method": method,
             "settings": describe_settings(recs[0].config),
+            "label": run_label(recs[0].config),
             "seeds": sorted(int(r.config["seed"]) for r in recs),
+            "devices": sorted({str(r.provenance.get("device", "unknown")) for r in recs}),
+            "releases": sorted({str(r.provenance.get("package_version", "unknown")) for r in recs}),
         }
         for m in METRICS:
             vals = [r.metrics.get(m) for r in recs if r.metrics.get(m) is not None]
@@ -133,6 +237,36 @@ SHORT = {
 }
 
 
+RCL_PARTS = (
+    ("balance_strength", 0.0, "class balance"),
+    ("feature_scale", 1.0, "feature scale"),
+    ("margin", 0.0, "margin"),
+)
+"""RCL's three components: the parameter, its "off" value, and what it adds to BCL."""
+
+
+def run_label(config: dict) -> str:
+    """A short name of a run's method by what it adds: the method, and the loss parameters that
+    differ from the method's defaults (``acl (η=10)``); an RCL ablation by its components
+    (``BCL + feature scale + margin``)."""
+    from imbalanced_contrastive.training.recipes import recipe_of
+
+    method = config["method"]
+    params = config.get("loss_params", {})
+    defaults = recipe_of(method).methods[method]
+    if method == "rcl":
+        on = [name for key, off, name in RCL_PARTS if params.get(key, defaults.get(key)) != off]
+        if len(on) < len(RCL_PARTS):
+            return "BCL" + "".join(f" + {name}" for name in on)
+    changed = {k: v for k, v in sorted(params.items()) if k in defaults and v != defaults[k]}
+    parts = [
+        f"{SHORT.get(k, k)}={v:.6g}" if isinstance(v, float) else f"{SHORT.get(k, k)}={v}" for k, v in changed.items()
+    ]
+    if config.get("recipe") == "two_stage" and config.get("stage2_loss", "ce") != "ce":
+        parts.append(f"stage 2: {config['stage2_loss']}")
+    return f"{method} ({', '.join(parts)})" if parts else method
+
+
 def describe_settings(config: dict) -> str:
     """The loss parameters of a run in short form (``τ=0.07, γ=2, η=100``), plus a non-CE stage 2."""
     parts = []
@@ -151,9 +285,20 @@ def _fmt(mean: float | None, std: float | None) -> str:
     return f"{100 * mean:.1f} ± {100 * std:.1f}" if std is not None else f"{100 * mean:.1f}"
 
 
+DATASET_NAMES = {
+    "fmnist": "Fashion-MNIST",
+    "cifar10": "CIFAR-10",
+    "cifar100": "CIFAR-100",
+    "dermamnist": "DermaMNIST",
+    "isic2018": "ISIC 2018",
+}
+
+
 def markdown_table(rows: list[dict]) -> str:
-    """A Markdown table (percentages) with the papers' reported numbers in their own column, and
-    the sources and "not reported" explanations as numbered notes below it."""
+    """Markdown tables (percentages), one section per dataset and imbalance: profile, method, seeds,
+    the headline metrics first (a column equal to another or empty in every row left out, and said
+    so under the table), where and with which release the runs were made, and the papers'
+    reported numbers in their own column, with the sources as numbered notes."""
     notes: list[str] = []
 
     def note(text: str) -> str:
@@ -161,28 +306,48 @@ def markdown_table(rows: list[dict]) -> str:
             notes.append(text)
         return f"[{notes.index(text) + 1}]"
 
-    lines = [
-        "| data | profile | method | loss settings | seeds | accuracy | balanced acc. | many | medium | few "
-        "| paper reported (top-1 %) |",
-        "|---|---|---|---|---|---|---|---|---|---|---|",
-    ]
-    for r in rows:
-        data = f"{r['dataset']} {r['imbalance']} {r['ratio']:g}"
-        paper = (
-            f"{r['paper_reported']} {note(r['paper_source'])}"
-            if r["paper_reported"]
-            else f"not reported {note(r['paper_source'])}"
+    sections = []
+    for data in dict.fromkeys((r["dataset"], r["imbalance"], r["ratio"]) for r in rows):
+        part = [r for r in rows if (r["dataset"], r["imbalance"], r["ratio"]) == data]
+        metrics = [
+            m
+            for m in HEADLINE
+            if any(r[f"{m}_mean"] is not None for r in part)
+            and not (m == "accuracy" and all(r["accuracy_mean"] == r["balanced_accuracy_mean"] for r in part))
+        ]
+        left_out = [
+            f"{METRIC_LABELS[m]} is left out: "
+            + (
+                "it equals balanced accuracy in every row (balanced test sets)."
+                if m == "accuracy"
+                else "no class is in that group."
+            )
+            for m in HEADLINE
+            if m not in metrics
+        ]
+        head = ["profile", "method", "seeds", *[METRIC_LABELS[m] for m in metrics], "trained on", "paper reported"]
+        lines = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
+        for r in part:
+            paper = (
+                f"{r['paper_reported']} {note(r['paper_source'])}"
+                if r["paper_reported"]
+                else f"not reported {note(r['paper_source'])}"
+            )
+            where = ", ".join(d.split(":", 1)[0] for d in r.get("devices", [])) or "–"
+            release = ", ".join(r.get("releases", []))
+            cells = [r["profile"], r.get("label", r["method"]), str(len(r["seeds"]))]
+            cells += [_fmt(r[f"{m}_mean"], r[f"{m}_std"]) for m in metrics]
+            cells += [f"{where} ({release})" if release else where, paper]
+            lines.append("| " + " | ".join(cells) + " |")
+        title = f"### {DATASET_NAMES.get(data[0], data[0])}, {data[1].replace('_', '-')} imbalance, ratio {data[2]:g}"
+        extra = (
+            f"\n\n{', '.join(left_out)}: left out (equal to balanced accuracy or empty in every row)."
+            if left_out
+            else ""
         )
-        lines.append(
-            f"| {data} | {r['profile']} | {r['method']} | {r['settings']} | {len(r['seeds'])} | "
-            f"{_fmt(r['accuracy_mean'], r['accuracy_std'])} | "
-            f"{_fmt(r['balanced_accuracy_mean'], r['balanced_accuracy_std'])} | "
-            f"{_fmt(r['many_mean'], r['many_std'])} | {_fmt(r['medium_mean'], r['medium_std'])} | "
-            f"{_fmt(r['few_mean'], r['few_std'])} | {paper} |"
-        )
-    lines.append("")
-    lines += [f"{i + 1}. {text}" for i, text in enumerate(notes)]
-    return "\n".join(lines) + "\n"
+        sections.append(title + "\n\n" + "\n".join(lines) + extra)
+    body = "\n\n".join(sections)
+    return body + "\n\n" + "\n".join(f"{i + 1}. {text}" for i, text in enumerate(notes)) + "\n"
 
 
 def write_tables(rows: list[dict], out_dir: str | Path, stem: str = "results") -> tuple[Path, Path]:
@@ -193,15 +358,22 @@ def write_tables(rows: list[dict], out_dir: str | Path, stem: str = "results") -
     md.write_text(markdown_table(rows) if rows else "No run records were found.\n")
     path = out / f"{stem}.csv"
     fields = (
-        ["dataset", "imbalance", "ratio", "profile", "method", "settings", "seeds"]
+        ["dataset", "imbalance", "ratio", "profile", "method", "label", "settings", "seeds"]
         + [f"{m}_{s}" for m in METRICS for s in ("mean", "std")]
-        + ["paper_reported", "paper_source"]
+        + ["devices", "releases", "paper_reported", "paper_source"]
     )
     with open(path, "w", newline="") as f:
         writer = csv.DictWriter(f, fieldnames=fields)
         writer.writeheader()
         for r in rows:
-            writer.writerow({**r, "seeds": " ".join(map(str, r["seeds"]))})
+            writer.writerow(
+                {
+                    **r,
+                    "seeds": " ".join(map(str, r["seeds"])),
+                    "devices": "; ".join(r.get("devices", [])),
+                    "releases": " ".join(r.get("releases", [])),
+                }
+            )
     return md, path
 
 
@@ -269,6 +441,7 @@ def compare_with(rows: list[dict], baseline: str, metric: str = "few", level: fl
             {
                 "method": row["method"],
                 "settings": row["settings"],
+                "label": row.get("label", row["method"]),
                 "difference": round(diff, 1),
                 "p_value": round(p, 4),
                 "verdict": verdict,
@@ -281,8 +454,9 @@ def _data_of(row: dict) -> tuple:
     return row["dataset"], row["imbalance"], row["ratio"], row["profile"]
 
 
-def records_frame(records: dict):
-    """A pandas DataFrame of named runs: accuracy, balanced accuracy, many/medium/few (in %), time."""
+def records_frame(records: dict) -> ReaderTable:
+    """A reader's table of named runs: balanced accuracy, few, many, (medium, accuracy) in %, and
+    training time; a column equal to another or empty in every row is left out and said so."""
     import pandas as pd
 
     rows = []
@@ -291,8 +465,10 @@ def records_frame(records: dict):
         rows.append(
             {
                 "run": name,
-                **{k: (100 * m[k] if m.get(k) is not None else None) for k in METRICS},
-                "train time (s)": round(r.wall_time_s, 1),
+                **{METRIC_LABELS[k]: (round(100 * m[k], 1) if m.get(k) is not None else None) for k in HEADLINE},
+                "time (s)": round(r.wall_time_s),
             }
         )
-    return pd.DataFrame(rows).set_index("run").round(1)
+    frame = pd.DataFrame(rows).set_index("run")
+    frame, notes = tidy_columns(frame, [METRIC_LABELS[k] for k in HEADLINE], EQUAL_BECAUSE)
+    return ReaderTable(frame, notes)

@@ -19,8 +19,9 @@ from imbalanced_contrastive.data.dataset import DataSplits, ImageArrayDataset
 GROUP_COLORS = {"many": "#1b9e77", "medium": "#d95f02", "few": "#7570b3"}
 
 
-def show_figure(fig: plt.Figure, path: str | Path, caption: str, alt: str | None = None, dpi: int = 120) -> Path:
+def show_figure(fig: plt.Figure, path: str | Path, caption: str, alt: str | None = None, dpi: int = 120) -> None:
     """Save ``fig`` as a PNG and show it as a captioned figure with alt text; closes ``fig``.
+    Returns nothing, so a notebook cell that ends with it prints nothing under the figure.
 
     The output carries both an HTML ``<figure>`` (image with ``alt``, ``<figcaption>``), which
     Jupyter, Colab and the book render, and the plain PNG, for viewers without HTML.
@@ -31,9 +32,6 @@ def show_figure(fig: plt.Figure, path: str | Path, caption: str, alt: str | None
         caption: one or two sentences saying what the figure shows.
         alt: the text read out instead of the image (default: the caption).
         dpi: resolution of the PNG.
-
-    Returns:
-        The PNG's path.
     """
     from IPython.display import display
 
@@ -49,7 +47,6 @@ def show_figure(fig: plt.Figure, path: str | Path, caption: str, alt: str | None
         f'style="max-width: 100%"/><figcaption>{html.escape(caption)}</figcaption></figure>'
     )
     display({"text/html": figure, "image/png": png}, raw=True)
-    return path
 
 
 def plot_sample_grid(data: ImageArrayDataset, per_class: int = 8, seed: int = 0, ax_size: float = 0.9) -> plt.Figure:
@@ -184,26 +181,86 @@ def plot_per_class_accuracy(
     return fig
 
 
-def plot_benchmark(
-    rows: Sequence[dict], metric_keys: Sequence[str] = ("balanced_accuracy", "many", "medium", "few")
-) -> plt.Figure:
-    """Mean +- std over seeds of each method (rows from :func:`results_table.summarize`)."""
-    keys = [k for k in metric_keys if any(r.get(f"{k}_mean") is not None for r in rows)]
+def plot_benchmark(rows: Sequence[dict], baseline: str = "ce") -> plt.Figure:
+    """The benchmark at a glance: (left) balanced accuracy and *few* recall of every method, mean
+    and standard deviation over seeds in %, grouped and coloured by family, with the baseline's
+    mean as a dashed line; (right) the many-versus-few trade-off, one point per method.
+
+    Args:
+        rows: summary rows of one dataset and profile (:func:`~imbalanced_contrastive.results_table.summarize`).
+        baseline: the reference method (its means are drawn as lines).
+    """
+    from imbalanced_contrastive.results_table import FAMILY_COLORS, family_of, order_by_family
+
+    rows = order_by_family(rows)
+    if not rows:
+        raise ValueError("rows must hold at least one summary row")
     fig, axes = plt.subplots(
-        1, len(keys), figsize=(3.6 * len(keys), 0.35 * len(rows) + 1.6), squeeze=False, sharey=True
+        1, 3, figsize=(12, 0.42 * len(rows) + 1.9), gridspec_kw={"width_ratios": [1, 1, 1.15]}, squeeze=False
     )
-    names = [r["method"] for r in rows]
-    for ax, key in zip(axes[0], keys, strict=True):
-        mean = [r.get(f"{key}_mean") if r.get(f"{key}_mean") is not None else np.nan for r in rows]
-        std = [r.get(f"{key}_std") or 0.0 for r in rows]
-        ax.barh(np.arange(len(rows)), mean, xerr=std, color=sns.color_palette("viridis", len(rows)), capsize=2)
-        ax.set_title(key.replace("_", " "))
-        ax.set_xlim(0, 1)
-    axes[0, 0].set_yticks(np.arange(len(rows)))
-    axes[0, 0].set_yticklabels(names)
-    axes[0, 0].invert_yaxis()
+    y = np.arange(len(rows))
+    colors = [FAMILY_COLORS[family_of(r["method"])] for r in rows]
+    base = next((r for r in rows if r["method"] == baseline), None)
+
+    def pct(r: dict, key: str, part: str) -> float:
+        v = r.get(f"{key}_{part}")
+        return np.nan if v is None else 100 * v
+
+    for ax, key, title in zip(
+        axes[0, :2], ("balanced_accuracy", "few"), ("balanced accuracy (%)", "few: minority recall (%)"), strict=True
+    ):
+        means = np.array([pct(r, key, "mean") for r in rows])
+        stds = np.nan_to_num(np.array([pct(r, key, "std") for r in rows]))
+        for i in range(len(rows)):
+            ax.errorbar(means[i], y[i], xerr=stds[i], fmt="o", color=colors[i], ms=6, capsize=3, lw=1.5)
+        if base is not None and base.get(f"{key}_mean") is not None:
+            ax.axvline(pct(base, key, "mean"), color="0.4", ls="--", lw=1)
+        finite = means[np.isfinite(means)]
+        if finite.size:
+            lo, hi = np.nanmin(means - stds), np.nanmax(means + stds)
+            pad = max(1.0, 0.08 * (hi - lo))
+            ax.set_xlim(lo - pad, hi + pad)
+        ax.set_title(title, fontsize=11)
+        ax.set_yticks(y)
+        ax.grid(axis="x", color="0.9")
+        ax.tick_params(labelsize=10)
+    axes[0, 0].set_yticklabels([r["method"] for r in rows], fontsize=10)
+    axes[0, 1].set_yticklabels([])
+    for ax in axes[0, :2]:
+        ax.invert_yaxis()
+    ax = axes[0, 2]
+    for r, color in zip(rows, colors, strict=True):
+        ax.errorbar(
+            pct(r, "many", "mean"),
+            pct(r, "few", "mean"),
+            xerr=np.nan_to_num(pct(r, "many", "std")),
+            yerr=np.nan_to_num(pct(r, "few", "std")),
+            fmt="o",
+            color=color,
+            ms=6,
+            capsize=2,
+            lw=1,
+        )
+        ax.annotate(
+            r["method"],
+            (pct(r, "many", "mean"), pct(r, "few", "mean")),
+            xytext=(4, 3),
+            textcoords="offset points",
+            fontsize=9,
+        )
+    ax.set_xlabel("many: majority recall (%)", fontsize=10)
+    ax.set_ylabel("few: minority recall (%)", fontsize=10)
+    ax.set_title("the trade-off", fontsize=11)
+    ax.grid(color="0.9")
+    families = list(dict.fromkeys(family_of(r["method"]) for r in rows))
+    handles = [Patch(color=FAMILY_COLORS[f], label=f) for f in families]
+    if base is not None:
+        handles.append(plt.Line2D([], [], color="0.4", ls="--", label=f"{baseline} (reference)"))
+    fig.legend(
+        handles=handles, loc="lower center", ncol=len(handles), frameon=False, fontsize=10, bbox_to_anchor=(0.5, -0.01)
+    )
     sns.despine(fig)
-    fig.tight_layout()
+    fig.tight_layout(rect=(0, 0.07, 1, 1))
     return fig
 
 
