@@ -11,6 +11,11 @@ from bs4 import BeautifulSoup
 
 PROGRESS_BAR = re.compile(r"\d+%\||\|\s*\d+/\d+ \[|it/s\]|s/it\]|█")
 RAW_MYST = ("{cite", "{prf:", ":::{", "```{", "{admonition}")
+RAW_TEX = re.compile(
+    r"\\(?:d?frac|sum|prod|partial|mathrm|mathbb|eta|gamma|tau|sigma|lambda|log|Big|big|cdot|ell)\b|\$[^$\s]"
+)
+"""TeX that a reader would see as source: a command or an inline ``$...`` outside typeset math."""
+NOT_PROSE = ("pre", "code", "script", "style", "mjx-container", "textarea")
 
 
 def _visible(page: str) -> tuple[BeautifulSoup, str]:
@@ -46,7 +51,24 @@ def page_problems(html: Path, forbidden_paths: list[str]) -> list[str]:
         for img in body.find_all("img"):
             if not img.get("alt", "").strip():
                 problems.append(f"{name}: an image without alt text: {str(img)[:120]}")
+        if body.select(".tag_injected-parameters"):
+            problems.append(f"{name}: papermill's injected-parameters cell is shown")
+        if "PosixPath(" in body.get_text():
+            problems.append(f"{name}: a PosixPath(...) printed under a cell")
+        tex = raw_tex(body)
+        if tex:
+            problems.append(f"{name}: raw TeX in prose, e.g. {tex[0]!r}")
     return problems
+
+
+def raw_tex(body) -> list[str]:
+    """Snippets of prose that show TeX source: the page's text outside math (``.math`` elements,
+    typeset or not), code, scripts and the explorer's document."""
+    soup = BeautifulSoup(str(body), "html.parser")
+    for el in soup.select(".math, .MathJax, mjx-container, iframe, " + ", ".join(NOT_PROSE)):
+        el.decompose()
+    text = soup.get_text(" ")
+    return [text[max(0, m.start() - 30) : m.end() + 30].strip() for m in RAW_TEX.finditer(text)]
 
 
 if __name__ == "__main__":

@@ -161,3 +161,12 @@ def test_book_keeps_its_theorems_citations_and_dropdowns(stem):
     if stem != "02_acl_fmnist":
         assert myst.count("{prf:proof}") >= 5 and myst.count(":label: ") >= 8
         assert "](#" not in myst, "every link to a theorem becomes a {prf:ref}"
+
+
+@pytest.mark.parametrize("stem", STEMS)
+def test_no_blockquote_line_starts_a_list_by_accident(stem):
+    """A line of a blockquote (a theorem) that starts with ``+`` or ``-`` becomes a list item: an
+    equation continued on such a line renders as raw TeX and a stray bullet."""
+    text = (REPO / "notebooks" / f"{stem}.md").read_text()
+    bad = [line for line in text.splitlines() if re.match(r"^>\s*[+\-]\s", line)]
+    assert not bad, f"{stem}: blockquote lines that start a list: {bad}"

@@ -25,11 +25,11 @@ from imbalanced_contrastive.records import RunRecord
 EXPECTED = {
     "00_data_tour.ipynb": ("data_tour", ["sample_grid.png", "class_counts.png"], 0),
     "01_primer.ipynb": ("primer", ["pair_masks.png", "temperature.png", "umap.png"], 2),
-    "02_acl_fmnist.ipynb": ("acl_fmnist", ["umap.png", "per_class.png"], 4),
+    "02_acl_fmnist.ipynb": ("acl_fmnist", ["umap.png", "per_class.png", "umap_full.png"], 4),
     "03_acl_isic.ipynb": ("acl_isic", ["umap.png", "per_class.png"], 4),
     "04_bcl_rcl.ipynb": ("bcl_rcl", ["umap.png", "per_class.png"], 5),
     "05_rescom.ipynb": ("rescom", ["dual_imbalance.png", "umap.png", "per_class.png"], 4),
-    "06_benchmark.ipynb": ("benchmark", ["benchmark.png"], 10),
+    "06_benchmark.ipynb": ("benchmark", ["benchmark.png", "benchmark_full.png", "class_mean_cosines.png"], 10),
     "10_entropy_axioms.ipynb": ("entropy_axioms", ["sandwich.png"], 0),
     "11_loss_calculus.ipynb": ("loss_calculus", ["per_pair_weights.png"], 0),
 }
@@ -74,6 +74,7 @@ def smoke_book(tmp_path_factory, real_fmnist_dir):
     root = tmp_path_factory.mktemp("repo")
     shutil.copytree(REPO / "notebooks", root / "notebooks")
     shutil.copytree(REPO / "book", root / "book", ignore=shutil.ignore_patterns("_build", "_generated"))
+    shutil.copytree(REPO / "results", root / "results")  # the committed records, shown on the Results page
     isic = root / "isic"
     write_isic(isic, "Training", n_per_class=4)
     write_isic(isic, "Validation", n_per_class=2)
@@ -104,7 +105,8 @@ def test_smoke_notebooks_produce_records_and_figures(smoke_book):
     benchmark = (out / "benchmark.md").read_text()
     assert "rescom" in benchmark and "±" in benchmark
     results = (out / "results.md").read_text()
-    assert "not reported" in results and "isic2018" in results
+    assert "not reported" in results and "ISIC 2018" in results
+    assert "| full | balanced_softmax | 3 |" in results, "the committed full-data records are on the Results page"
 
 
 @pytest.fixture(scope="module")
@@ -204,6 +206,82 @@ def test_a_wrong_parameter_fails_in_the_first_cells(tmp_path, real_fmnist_dir, n
     )
 
 
+def test_no_page_needs_a_horizontal_scroll_at_1280px(built_site, tmp_path):
+    """Every page as a reader's browser shows it (headless Chromium, 1280 px): no table, code block,
+    output or figure inside the article needs a horizontal scroll or sticks out of it; the
+    explorer renders its plot and loads no script from the network."""
+    from browser import LAYOUT_PROBE, layout_report
+    from localhttp import serve
+
+    _, html = built_site
+    site = tmp_path / "site"
+    shutil.copytree(html, site)
+    pages = [
+        p
+        for p in sorted(site.rglob("*.html"))
+        if "_static" not in p.parts and p.name not in ("search.html", "genindex.html")
+    ]
+    for page in pages:
+        page.write_text(page.read_text().replace("</body>", LAYOUT_PROBE + "</body>"))
+    problems, explorers = [], {}
+    with serve(site) as base:
+        for page in pages:
+            name = page.relative_to(site).as_posix()
+            report = layout_report(f"{base}/{name}")
+            assert report["width"] == 1280
+            problems += [f"{name}: {p}" for p in report["problems"]]
+            if report["explorers"]:
+                explorers[name] = report["explorers"]
+    assert not problems, f"{len(problems)} layout problems at 1280 px:\n" + "\n".join(problems[:40])
+    assert list(explorers) == ["_generated/06_benchmark.html"], explorers
+    for explorer in explorers["_generated/06_benchmark.html"]:
+        assert explorer["canvas"] >= 1 and explorer["remote_scripts"] == [], explorer
+
+
+def test_the_explorer_holds_every_points_image_class_and_prediction(built_site):
+    import html as html_lib
+
+    _, html = built_site
+    page = BeautifulSoup((html / "_generated" / "06_benchmark.html").read_text(), "html.parser")
+    frames = page.select("iframe.embedding-explorer")
+    assert len(frames) == 1
+    doc = frames[0]["srcdoc"]
+    assert not re.search(r"<script[^>]+src=", doc), "the explorer loads no script: Bokeh's is inlined"
+    found = re.findall(r'<script type="application/json" id="[^"]+">\s*(.*?)\s*</script>', html_lib.unescape(doc), re.S)
+    sources: list[dict] = []
+
+    def walk(node):
+        if isinstance(node, dict):
+            if node.get("name") == "ColumnDataSource":
+                sources.append(dict(node["attributes"]["data"]["entries"]))
+            for value in node.values():
+                walk(value)
+        elif isinstance(node, list):
+            for value in node:
+                walk(value)
+
+    walk(json.loads(found[0]))
+    shown = next(s for s in sources if "image" in s)
+    n = len(shown["image"])
+    assert n >= 20 and all(len(shown[k]) == n for k in ("true", "predicted", "x", "y"))
+    assert all(uri.startswith("data:image/png;base64,") for uri in shown["image"])
+    classes = set(shown["true"]) | set(shown["predicted"])
+    assert classes <= {
+        "T-shirt/top",
+        "Trouser",
+        "Pullover",
+        "Dress",
+        "Coat",
+        "Sandal",
+        "Shirt",
+        "Sneaker",
+        "Bag",
+        "Ankle boot",
+    }
+    runs = next(s for s in sources if "image" not in s)
+    assert len({k.split("|")[0] for k in runs}) >= 2, "the menu switches between several runs"
+
+
 def test_every_page_is_clean(built_site):
     """No progress bars, machine paths, stderr blocks, raw MyST or figures without alt text."""
     from pagecheck import page_problems
@@ -216,6 +294,9 @@ def test_every_page_is_clean(built_site):
     assert len(chapter.find_all("figcaption")) >= 2, "the chapter's figures carry captions"
     install = "In Colab only: install the companion"
     assert install not in chapter.get_text(), "the Colab install cell is for Colab, not for the page"
+    assert not [p for p in html.rglob("*.html") if "Proof Index" in p.read_text()[:3000]], "no orphan index page"
+    theory = BeautifulSoup((html / "_generated" / "10_entropy_axioms.html").read_text(), "html.parser")
+    assert theory.select(".tag_hide-input"), "the theory chapter's long checking cells are collapsed"
 
 
 def test_tables_have_one_row_per_experiment(smoke_book):

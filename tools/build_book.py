@@ -160,10 +160,30 @@ def prepare_for_book(path: Path, labels: set[str]) -> None:
 
     nb = nbformat.read(path, as_version=4)
     notebook_to_myst(nb, labels)
+    theory = path.name.startswith(THEORY_PREFIXES)
     for cell in nb.cells:
         if cell.cell_type == "code":
             cell.outputs = [o for o in cell.outputs if not (o.output_type == "stream" and o.name == "stderr")]
+            tags = cell.setdefault("metadata", {}).setdefault("tags", [])
+            if "injected-parameters" in tags and "remove-cell" not in tags:
+                tags.append("remove-cell")  # papermill's copy of the parameters: the parameters cell shows them
+            elif collapsed_input(cell.source, theory) and not {"hide-input", "remove-cell", "parameters"} & set(tags):
+                tags.append("hide-input")
     nbformat.write(nb, path)
+
+
+THEORY_PREFIXES = ("10_", "11_")
+"""The theory chapters (sympy): their long checking cells are collapsed behind a toggle."""
+
+COLLAPSE_LINES = 8
+"""A theory cell, or a plotting cell anywhere, longer than this is collapsed (its output shown)."""
+
+
+def collapsed_input(source: str, theory: bool) -> bool:
+    """Whether a code cell's input is collapsed behind a toggle on the page: long cells of the
+    theory chapters and long hand-written plotting cells (its output stays visible)."""
+    lines = [line for line in source.splitlines() if line.strip() and not line.lstrip().startswith("#")]
+    return len(lines) > COLLAPSE_LINES and (theory or "plt." in source or ".plot(" in source)
 
 
 def write_results(root: Path | None = None, output_dir: Path | None = None) -> Path:

@@ -107,3 +107,63 @@ def sample_embeddings(
     ``data``'s rows :func:`sample_indices` ``(len(data), max_points, seed)``."""
     sub = data.subset(sample_indices(len(data), max_points, seed))
     return map_dataset(embed, sub, device, precision=precision), sub.labels.clone()
+
+
+def knn_correct(embeddings: torch.Tensor, labels: torch.Tensor, k: int = 10) -> torch.Tensor:
+    """Leave-one-out k-nearest-neighbour classification of an embedding sample (cosine similarity,
+    majority vote, ties to the nearest): how well a frozen encoder separates the classes, without
+    any classifier.
+
+    Args:
+        embeddings: Shape: ``[M, D]``.
+        labels: ``int64``. Shape: ``[M]``.
+        k: neighbours (``1 <= k < M``).
+
+    Returns:
+        ``bool``, whether each point's neighbours vote for its class. Shape: ``[M]``.
+    """
+    x = torch.nn.functional.normalize(torch.as_tensor(embeddings, dtype=torch.float32), dim=1)
+    y = torch.as_tensor(labels, dtype=torch.long)
+    if not 1 <= k < len(y):
+        raise ValueError(f"k must be in [1, {len(y) - 1}] for {len(y)} points; got {k}")
+    sim = x @ x.T
+    sim.fill_diagonal_(-float("inf"))
+    nn_idx = sim.topk(k, dim=1).indices
+    votes = torch.zeros(len(y), int(y.max()) + 1).scatter_add_(
+        1, y[nn_idx], torch.linspace(1.0, 0.99, k).expand(len(y), k)
+    )
+    return votes.argmax(1) == y
+
+
+def knn_by_group(record, k: int = 10) -> dict[str, float | None]:
+    """Mean per-class k-NN recall (:func:`knn_correct`) of a record's embedding sample, over all
+    classes and per many / medium / few group (``None`` for an empty group)."""
+    labels = torch.as_tensor(record.embedding_labels, dtype=torch.long)
+    correct = knn_correct(torch.as_tensor(record.embeddings, dtype=torch.float32), labels, k).float()
+    recall = {int(c): float(correct[labels == c].mean()) for c in labels.unique()}
+    out: dict[str, float | None] = {"all": sum(recall.values()) / len(recall)}
+    for g in GROUP_NAMES:
+        members = [recall[c] for c in record.metrics["groups"].get(g, []) if c in recall]
+        out[g] = sum(members) / len(members) if members else None
+    return out
+
+
+def class_mean_cosines(embeddings: torch.Tensor, labels: torch.Tensor, num_classes: int) -> torch.Tensor:
+    """Cosine similarity between the *centred* class means of unit-normalised embeddings: each
+    class's mean minus the average of the class means (so non-negative ReLU features compare too).
+    BCL's argument: a balanced representation puts the centred means on a regular simplex, every
+    off-diagonal entry ``-1 / (C - 1)``; classes that crowd together have larger cosines.
+
+    Returns:
+        Shape: ``[C, C]`` (``nan`` rows and columns for classes absent from the sample).
+    """
+    x = torch.nn.functional.normalize(torch.as_tensor(embeddings, dtype=torch.float32), dim=1)
+    y = torch.as_tensor(labels, dtype=torch.long)
+    means = torch.full((num_classes, x.shape[1]), float("nan"))
+    for c in range(num_classes):
+        if (y == c).any():
+            means[c] = x[y == c].mean(0)
+    present = ~means[:, 0].isnan()
+    means[present] -= means[present].mean(0)
+    means = torch.nn.functional.normalize(means, dim=1)
+    return means @ means.T

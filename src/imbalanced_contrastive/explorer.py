@@ -169,17 +169,59 @@ def embedding_explorer(
     title: str = "Embedding explorer",
     seed: int = 0,
 ):
-    """The explorer as a displayable object (an ``<iframe srcdoc>``; :mod:`IPython.display` shows it).
+    """The explorer as a displayable :class:`Explorer` (an ``<iframe srcdoc>``).
 
     Args:
         records, images, classes, seed: as in :func:`explorer_data`.
         title: the document's title.
     """
-    from IPython.display import HTML
-
     shared, runs = explorer_data(records, images, classes, seed=seed)
-    doc = explorer_document(shared, runs, classes, title)
-    return HTML(
-        f'<iframe class="{EXPLORER_CLASS}" title="{html.escape(title)}" srcdoc="{html.escape(doc)}" '
-        'style="width:100%;max-width:860px;height:660px;border:0" loading="lazy"></iframe>'
-    )
+    return Explorer(explorer_document(shared, runs, classes, title), title, list(runs))
+
+
+class Explorer:
+    """A displayable explorer: Jupyter, Colab and the book show its HTML (an ``<iframe srcdoc>``
+    holding the standalone document).
+
+    Attributes:
+        document: the standalone HTML document (Bokeh's JavaScript inlined).
+        title: its title.
+        runs: the runs its menu switches between.
+    """
+
+    def __init__(self, document: str, title: str, runs: list[str]) -> None:
+        self.document, self.title, self.runs = document, title, runs
+
+    def _repr_html_(self) -> str:
+        return (
+            f'<iframe class="{EXPLORER_CLASS}" title="{html.escape(self.title)}" srcdoc="{html.escape(self.document)}" '
+            'style="width:100%;max-width:860px;height:660px;border:0"></iframe>'
+        )
+
+    def __repr__(self) -> str:
+        return f"{self.title}: {len(self.runs)} runs ({', '.join(self.runs)}); shown as HTML"
+
+
+def test_images_of(record: RunRecord, data_dir: str | None = None, download: bool = False) -> np.ndarray:
+    """The test split a record was evaluated on, as ``uint8`` images ``[N, C, H, W]`` (the split is
+    rebuilt from the record's settings; ``data_dir`` and ``download`` say where the data come from)."""
+    from imbalanced_contrastive.training.config import CONFIG_FIELDS, ExperimentConfig
+    from imbalanced_contrastive.training.runner import splits_for
+
+    fields = {k: v for k, v in record.config.items() if k in CONFIG_FIELDS}
+    config = ExperimentConfig(**{**fields, "data_dir": data_dir, "download": download, "device": "cpu"})
+    return splits_for(config).test.images.numpy()
+
+
+def explorer_for(
+    records: dict[str, RunRecord],
+    data_dir: str | None = None,
+    download: bool = False,
+    title: str = "Embedding explorer",
+    seed: int = 0,
+):
+    """:func:`embedding_explorer` of ``records``, with the test images and class names of the first
+    record (whose test split is rebuilt: :func:`test_images_of`)."""
+    first = next(iter(records.values()))
+    images = test_images_of(first, data_dir, download)
+    return embedding_explorer(records, images, list(first.provenance["classes"]), title=title, seed=seed)

@@ -107,10 +107,14 @@ def classes_and_groups(record) -> tuple[list[str], list[str]]:
 def umap_embed(embeddings: np.ndarray, seed: int = 0, n_neighbors: int = 15, min_dist: float = 0.1) -> np.ndarray:
     """2-D UMAP (McInnes et al. 2018) of unit-norm embeddings; ``random_state`` makes it repeatable
     (and single-threaded)."""
+    import warnings
+
     import umap
 
     reducer = umap.UMAP(n_components=2, n_neighbors=n_neighbors, min_dist=min_dist, metric="cosine", random_state=seed)
-    return reducer.fit_transform(np.asarray(embeddings, dtype=np.float32))
+    with warnings.catch_warnings():  # a seeded UMAP runs on one thread, as intended: no need to say so
+        warnings.filterwarnings("ignore", message="n_jobs value .* overridden", category=UserWarning)
+        return reducer.fit_transform(np.asarray(embeddings, dtype=np.float32))
 
 
 def plot_umap_grid(
@@ -118,40 +122,72 @@ def plot_umap_grid(
     classes: Sequence[str] | None = None,
     group_of_class: Sequence[str] | None = None,
     seed: int = 0,
-    point_size: float = 4.0,
+    point_size: float = 6.0,
 ) -> plt.Figure:
-    """UMAP of each run's test-embedding sample, side by side: top row coloured by class, bottom row
-    by many/medium/few group. ``records`` maps a title to a :class:`RunRecord`; classes and groups
-    default to the first record's."""
+    """UMAP of each run's test-embedding sample, one run per row: coloured by class (left) and by
+    many / medium / few group (right), with the legends once, beside the first row. ``records``
+    maps a title to a :class:`RunRecord`; classes and groups default to the first record's."""
     names = list(records)
     if classes is None or group_of_class is None:
         classes, group_of_class = classes_and_groups(records[names[0]])
-    fig, axes = plt.subplots(2, len(names), figsize=(3.2 * len(names), 6.4), squeeze=False)
+    fig, axes = plt.subplots(len(names), 2, figsize=(10.5, 4.3 * len(names)), squeeze=False)
     palette = sns.color_palette("tab10" if len(classes) <= 10 else "husl", len(classes))
-    for j, name in enumerate(names):
+    for i, name in enumerate(names):
         rec = records[name]
         xy = umap_embed(rec.embeddings, seed=seed)
         labels = np.asarray(rec.embedding_labels)
         groups = np.array([group_of_class[int(c)] for c in labels])
         for c in np.unique(labels):
             m = labels == c
-            axes[0, j].scatter(
+            axes[i, 0].scatter(
                 xy[m, 0], xy[m, 1], s=point_size, color=palette[int(c)], label=classes[int(c)], alpha=0.8
             )
         for g, col in GROUP_COLORS.items():
             m = groups == g
             if m.any():
-                axes[1, j].scatter(xy[m, 0], xy[m, 1], s=point_size, color=col, label=g, alpha=0.8)
+                axes[i, 1].scatter(xy[m, 0], xy[m, 1], s=point_size, color=col, label=g, alpha=0.8)
         bal = rec.metrics.get("balanced_accuracy")
-        axes[0, j].set_title(f"{name}\nbalanced acc {bal:.3f}" if bal is not None else name, fontsize=10)
-        for ax in axes[:, j]:
+        title = f"{name}: balanced accuracy {100 * bal:.1f} %" if bal is not None else name
+        axes[i, 0].set_title(title + " (by class)", fontsize=11, loc="left")
+        axes[i, 1].set_title("by group", fontsize=11, loc="left")
+        for ax in axes[i]:
             ax.set_xticks([])
             ax.set_yticks([])
-    axes[0, -1].legend(loc="center left", bbox_to_anchor=(1.0, 0.5), fontsize=7, markerscale=3, frameon=False)
-    axes[1, -1].legend(loc="center left", bbox_to_anchor=(1.0, 0.5), fontsize=8, markerscale=3, frameon=False)
-    axes[0, 0].set_ylabel("coloured by class")
-    axes[1, 0].set_ylabel("coloured by group")
-    fig.tight_layout()
+    axes[0, 0].legend(
+        loc="upper left", bbox_to_anchor=(-0.02, -0.01), ncol=5, fontsize=9, markerscale=2.5, frameon=False
+    )
+    axes[0, 1].legend(loc="upper left", bbox_to_anchor=(0.0, -0.01), ncol=3, fontsize=9, markerscale=2.5, frameon=False)
+    fig.tight_layout(h_pad=4.0)
+    return fig
+
+
+def plot_cosine_matrices(records: dict, classes: Sequence[str] | None = None) -> plt.Figure:
+    """Cosine similarity between the centred class means of each run's embedding sample, one heat
+    map per run (:func:`~imbalanced_contrastive.evaluation.class_mean_cosines`; BCL's argument:
+    balanced features put them on a regular simplex, every off-diagonal entry ``-1/(C-1)``);
+    classes default to the first record's."""
+    from imbalanced_contrastive.evaluation import class_mean_cosines
+
+    names = list(records)
+    if classes is None:
+        classes = list(records[names[0]].provenance["classes"])
+    cols = min(3, len(names))
+    rows = -(-len(names) // cols)
+    fig, axes = plt.subplots(rows, cols, figsize=(3.9 * cols, 3.7 * rows), squeeze=False)
+    for ax, name in zip(axes.flat, names, strict=False):
+        rec = records[name]
+        cos = class_mean_cosines(
+            torch.as_tensor(rec.embeddings, dtype=torch.float32), torch.as_tensor(rec.embedding_labels), len(classes)
+        )
+        im = ax.imshow(cos.numpy(), vmin=-1, vmax=1, cmap="RdBu_r")
+        ax.set_title(name, fontsize=11)
+        ax.set_xticks(range(len(classes)))
+        ax.set_yticks(range(len(classes)))
+        ax.set_xticklabels([c[:7] for c in classes], rotation=90, fontsize=7)
+        ax.set_yticklabels([c[:7] for c in classes], fontsize=7)
+    for ax in list(axes.flat)[len(names) :]:
+        ax.axis("off")
+    fig.colorbar(im, ax=axes, shrink=0.8, label="cosine of the centred class means")
     return fig
 
 
@@ -164,18 +200,31 @@ def plot_per_class_accuracy(
         classes, group_of_class = classes_and_groups(records[names[0]])
     c = len(classes)
     width = 0.8 / max(1, len(names))
-    fig, ax = plt.subplots(figsize=(max(7, 0.7 * c), 3.6))
+    fig, ax = plt.subplots(figsize=(max(9, 0.8 * c), 4.2))
+    # the runs' colours leave out green and purple, the colours of the groups' class names
+    deep = sns.color_palette("deep", 10)
+    colors = [deep[i % 10] for i in (0, 1, 3, 5, 6, 7, 8, 9)]
     for k, name in enumerate(names):
         acc = [a if a is not None else np.nan for a in records[name].metrics["per_class"]]
-        ax.bar(np.arange(c) + (k - (len(names) - 1) / 2) * width, acc, width, label=name)
+        ax.bar(np.arange(c) + (k - (len(names) - 1) / 2) * width, acc, width, label=name, color=colors[k % len(colors)])
     ax.set_xticks(np.arange(c))
     ax.set_xticklabels(classes, rotation=45, ha="right", fontsize=8)
     for tick, g in zip(ax.get_xticklabels(), group_of_class, strict=True):
         tick.set_color(GROUP_COLORS[g])
     ax.set_ylabel("test accuracy (recall)")
     ax.set_ylim(0, 1)
-    ax.legend(fontsize=8, ncol=min(len(names), 4), frameon=False)
-    ax.set_title("per-class accuracy (class names coloured by group: many / medium / few)")
+    bars, _ = ax.get_legend_handles_labels()
+    present = [g for g in GROUP_COLORS if g in group_of_class]
+    groups = [Patch(color=GROUP_COLORS[g], label=f"class name in {g}") for g in present]
+    ax.legend(
+        handles=bars + groups,
+        fontsize=9,
+        frameon=False,
+        loc="upper left",
+        bbox_to_anchor=(1.0, 1.0),
+        title="runs; groups",
+        title_fontsize=9,
+    )
     sns.despine(fig)
     fig.tight_layout()
     return fig
