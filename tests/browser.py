@@ -22,25 +22,22 @@ def chromium() -> str | None:
     return shutil.which("chromium") or shutil.which("chromium-browser")
 
 
-def rendered_dom(url: str, budget_ms: int = 20000, timeout_s: int = 90) -> str:
-    """The DOM of ``url`` after its scripts ran (MathJax included), as HTML text."""
+def _dump_dom(url: str, flags: list[str], timeout_s: int) -> subprocess.CompletedProcess:
     exe = chromium()
     if exe is None:
         raise RuntimeError("chromium is not installed: run `make browser` (apt-get install chromium)")
     with tempfile.TemporaryDirectory() as profile:
-        out = subprocess.run(
-            [
-                exe,
-                *CHROMIUM_FLAGS,
-                f"--user-data-dir={profile}",
-                f"--virtual-time-budget={budget_ms}",
-                "--dump-dom",
-                url,
-            ],
+        return subprocess.run(
+            [exe, *CHROMIUM_FLAGS, f"--user-data-dir={profile}", *flags, "--dump-dom", url],
             capture_output=True,
             text=True,
             timeout=timeout_s,
         )
+
+
+def rendered_dom(url: str, budget_ms: int = 20000, timeout_s: int = 90) -> str:
+    """The DOM of ``url`` after its scripts ran (MathJax included), as HTML text."""
+    out = _dump_dom(url, [f"--virtual-time-budget={budget_ms}"], timeout_s)
     if out.returncode != 0 or "<html" not in out.stdout:
         raise RuntimeError(f"chromium failed on {url} (exit {out.returncode}): {out.stderr[-2000:]}")
     return out.stdout
@@ -86,24 +83,7 @@ def layout_report(url: str, width: int = 1280, timeout_s: int = 120) -> dict:
     import json
     import re
 
-    exe = chromium()
-    if exe is None:
-        raise RuntimeError("chromium is not installed: run `make browser` (apt-get install chromium)")
-    with tempfile.TemporaryDirectory() as profile:
-        out = subprocess.run(
-            [
-                exe,
-                *CHROMIUM_FLAGS,
-                f"--user-data-dir={profile}",
-                f"--window-size={width},1000",
-                "--virtual-time-budget=30000",
-                "--dump-dom",
-                url,
-            ],
-            capture_output=True,
-            text=True,
-            timeout=timeout_s,
-        )
+    out = _dump_dom(url, [f"--window-size={width},1000", "--virtual-time-budget=30000"], timeout_s)
     found = re.search(r'<pre id="layout-report">(.*?)</pre>', out.stdout, re.S)
     if not found:
         raise RuntimeError(f"no layout report from {url} (exit {out.returncode}): {out.stderr[-1500:]}")
