@@ -72,6 +72,7 @@ def test_grid_writes_compact_records_and_keeps_finished_ones(results, real_fmnis
     assert record.embeddings.dtype.name == "float16" and len(record.embedding_indices) == len(record.embeddings)
     assert len(record.embedding_predictions) == len(record.embeddings) and record.provenance["date"]
     assert sorted(p.name for p in folder.iterdir()) == ["embeddings.npz", "record.json"]
+    assert record.provenance["overrides"] == {}
     assert _smoke_grid(results, ("ce", "balanced_softmax")) == {"ce seed 0": "kept", "balanced_softmax seed 0": "kept"}
     out = capsys.readouterr().out
     assert "grid 1/2 ce seed 0: trained in" in out and "grid 2/2 balanced_softmax seed 0: kept" in out

@@ -72,8 +72,8 @@ def test_committed_records_have_their_profiles_current_settings():
     for folder in RECORDS:
         record = RunRecord.load(folder)
         c = record.config
-        params = {k: v for k, v in c["loss_params"].items()}
-        current = make_config(c["method"], c["profile"], c["dataset"], seed=c["seed"], loss_params=params)
+        overrides = record.provenance.get("overrides", {})  # what the grid's --set changed, if anything
+        current = make_config(c["method"], c["profile"], c["dataset"], seed=c["seed"], **overrides)
         diff = committed.differences(committed.settings_of(record.config), committed.settings_of(current))
         if committed.run_folder(current) != _folder(folder) or diff:
             stale.append(

@@ -111,12 +111,19 @@ def differences(a: dict[str, Any], b: dict[str, Any]) -> list[str]:
     return [f"{k}: {a.get(k)!r} != {b.get(k)!r}" for k in sorted(set(a) | set(b)) if a.get(k) != b.get(k)]
 
 
-def run_folder(config: ExperimentConfig) -> str:
-    """``<dataset>/<profile>/<run>/seed<k>`` of a config under ``results/``; ``<run>`` is the method
-    when the config has its profile's settings, else ``<method>-<8 hex digits of what differs>``."""
+def overrides_of(config: ExperimentConfig) -> dict[str, Any]:
+    """The settings in which ``config`` differs from its profile's config of the same method and
+    seed (what ``--set`` changed), as JSON values."""
     default = settings_of(make_config(config.method, config.profile, config.dataset, seed=config.seed))
     own = settings_of(config)
-    changed = {k: own[k] for k in own if own[k] != default.get(k)}
+    return {k: own[k] for k in sorted(own) if own[k] != default.get(k)}
+
+
+def run_folder(config: ExperimentConfig) -> str:
+    """``<dataset>/<profile>/<run>/seed<k>`` of a config under ``results/``; ``<run>`` is the method
+    when the config has its profile's settings, else ``<method>-<8 hex digits of what differs>``
+    (:func:`overrides_of`)."""
+    changed = overrides_of(config)
     run = config.method
     if changed:
         run += "-" + hashlib.sha256(json.dumps(changed, sort_keys=True).encode()).hexdigest()[:8]
@@ -202,9 +209,7 @@ def load_committed(config: ExperimentConfig) -> RunRecord:
 def grid_command(config: ExperimentConfig) -> str:
     """The command that makes ``config``'s committed record (``--set`` for each setting that differs
     from its profile's)."""
-    default = settings_of(make_config(config.method, config.profile, config.dataset, seed=config.seed))
-    own = settings_of(config)
-    sets = "".join(f" --set {k}={own[k]!r}" for k in sorted(own) if own[k] != default.get(k))
+    sets = "".join(f" --set {k}={v!r}" for k, v in overrides_of(config).items())
     return (
         f"python -m imbalanced_contrastive grid --profile {config.profile} --dataset {config.dataset} "
         f"--methods {config.method} --seeds {config.seed}{sets}"
@@ -298,6 +303,7 @@ def train_grid(
         if str(record.provenance.get("git_commit")).endswith("-dirty") and not allow_dirty:
             # cached in the runs folder from a tree with uncommitted changes: trained again
             record = run_experiment(config, cache=False, runs_root=runs_root, progress=False)
+        record.provenance["overrides"] = overrides_of(config)  # what the grid's --set changed (the test remakes it)
         record.save(target, embedding_dtype="float16")
         done[name] = "trained"
         print(
