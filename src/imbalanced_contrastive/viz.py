@@ -104,9 +104,28 @@ def classes_and_groups(record) -> tuple[list[str], list[str]]:
     return classes, [group_of[c] for c in range(len(classes))]
 
 
+_UMAP_CACHE: dict[tuple, np.ndarray] = {}
+"""UMAPs computed in this process, by the embeddings' bytes and the UMAP settings (a chapter's
+figure and its explorer map the same samples once)."""
+
+
 def umap_embed(embeddings: np.ndarray, seed: int = 0, n_neighbors: int = 15, min_dist: float = 0.1) -> np.ndarray:
     """2-D UMAP (McInnes et al. 2018) of unit-norm embeddings; ``random_state`` makes it repeatable
-    (and single-threaded)."""
+    (and single-threaded). Computed once per process for the same embeddings and settings.
+
+    Returns:
+        Shape: ``[M, 2]``.
+    """
+    import hashlib
+
+    arr = np.ascontiguousarray(embeddings, dtype=np.float32)
+    key = (hashlib.sha1(arr.tobytes()).hexdigest(), arr.shape, seed, n_neighbors, min_dist)
+    if key not in _UMAP_CACHE:
+        _UMAP_CACHE[key] = _umap(arr, seed, n_neighbors, min_dist)
+    return _UMAP_CACHE[key].copy()
+
+
+def _umap(embeddings: np.ndarray, seed: int, n_neighbors: int, min_dist: float) -> np.ndarray:
     import warnings
 
     import umap
