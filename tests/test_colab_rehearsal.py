@@ -156,7 +156,7 @@ def test_benchmark_in_the_full_profile_fetches_the_committed_records(colab_site,
     assert len(list((cache / "results").rglob("record.json"))) >= len(wanted)
     assert seconds < 60, f"the committed results took {seconds:.0f} s to show (at most 60)"
     executed = json.loads((out / "06_benchmark.ipynb").read_text())
-    text = json.dumps(executed["cells"])
+    text = json.dumps(executed["cells"], ensure_ascii=False)
     assert "30 committed records loaded" in text and "balanced_softmax" in text
 
 

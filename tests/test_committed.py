@@ -177,7 +177,7 @@ def test_benchmark_chapter_in_the_full_profile_loads_in_seconds_and_trains_nothi
     nb = _benchmark_in_full(tmp_path)
     seconds = time.perf_counter() - t0
     assert not list(runs.rglob("record.json")) and not list(runs.rglob("checkpoint*")), "the full profile trained"
-    text = json.dumps(nb["cells"])
+    text = json.dumps(nb["cells"], ensure_ascii=False)
     assert "30 committed records loaded (full profile · 30 runs · seeds 0, 1, 2" in text
     assert seconds < 90, f"the full-profile benchmark took {seconds:.0f} s (kernel start included)"
     with pytest.raises(pm.PapermillExecutionError) as err:

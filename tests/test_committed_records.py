@@ -80,3 +80,22 @@ def test_committed_records_have_their_profiles_current_settings():
                 f"{_folder(folder)} ({'; '.join(diff) or 'another folder'}): {committed.grid_command(current)}"
             )
     assert not stale, "committed records no longer match their profile's settings; remake them:\n" + "\n".join(stale)
+
+
+def test_readme_states_what_the_committed_records_show():
+    """The README's full-profile numbers are the committed records' (a remade grid must update them)."""
+    from imbalanced_contrastive.results_table import summarize
+
+    grid = [RunRecord.load(f) for f in RECORDS if _folder(f).split("/")[2] in committed.GRID_METHODS]
+    rows = [r for r in summarize(grid) if r["profile"] == "full"]
+    best = max(rows, key=lambda r: r["balanced_accuracy_mean"])
+    readme = (REPO / "README.md").read_text()
+    stated = (
+        f"{best['method']} {100 * best['balanced_accuracy_mean']:.1f} ± {100 * best['balanced_accuracy_std']:.1f} %"
+    )
+    assert stated in readme, f"the README must state the best full-profile method as {stated!r}"
+    assert best["balanced_accuracy_mean"] >= 0.84
+    balanced = [RunRecord.load(f) for f in RECORDS if RunRecord.load(f).config["imbalance"] == "none"]
+    assert len(balanced) == 1, "the balanced-set check of the full schedule is committed (one run)"
+    check = balanced[0].metrics["balanced_accuracy"]
+    assert check >= 0.89 and f"{100 * check:.2f} %" in readme
