@@ -48,22 +48,28 @@ LAYOUT_PROBE = """
 window.addEventListener("load", () => setTimeout(() => {
   const article = document.querySelector("article") || document.querySelector("main") || document.body;
   const right = article.getBoundingClientRect().right + 1;
-  const found = [];
+  const found = [], reported = [];
   for (const el of article.querySelectorAll("*")) {
     const r = el.getBoundingClientRect();
-    if (r.width === 0 || el.closest("mjx-assistive-mml")) continue;
+    if (r.width === 0 || el.closest("mjx-assistive-mml") || reported.some(p => p.contains(el))) continue;
     const style = getComputedStyle(el);
     const scrolls = ["auto", "scroll"].includes(style.overflowX) && el.scrollWidth > el.clientWidth + 1;
     const sticksOut = r.right > right && style.position !== "fixed";
     if (scrolls || sticksOut) {
+      reported.push(el);
       found.push(`${el.tagName.toLowerCase()}.${String(el.className).split(" ")[0]} ` +
         `${scrolls ? "scrolls" : "sticks out"} (${Math.round(r.right)} > ${Math.round(right)}, ` +
         `${el.scrollWidth}/${el.clientWidth}): ${(el.textContent || "").trim().slice(0, 50)}`);
     }
   }
+  const deep = (root, selector) => {  // Bokeh draws inside shadow roots
+    let n = root.querySelectorAll(selector).length;
+    for (const el of root.querySelectorAll("*")) if (el.shadowRoot) n += deep(el.shadowRoot, selector);
+    return n;
+  };
   const explorers = [...document.querySelectorAll("iframe.embedding-explorer")].map(f => {
     const d = f.contentDocument;
-    return {canvas: d ? d.querySelectorAll("canvas").length : -1,
+    return {canvas: d ? deep(d, "canvas") : -1,
             remote_scripts: d ? [...d.querySelectorAll("script[src]")].map(s => s.src) : []};
   });
   const out = document.createElement("pre");

@@ -45,7 +45,7 @@ def test_summary_over_seeds_and_paper_column(tmp_path):
     assert fm["paper_reported"] is None and "not recoverable" in fm["paper_source"]
     table = markdown_table(rows)
     assert "52.0 ± 2.0" in table and "51.9" in table and "not reported [" in table and "| bcl (τ=0.2) |" in table
-    assert "### CIFAR-100, long-tail imbalance, ratio 100" in table and "### Fashion-MNIST, step imbalance" in table
+    assert "## CIFAR-100, long-tail imbalance, ratio 100" in table and "## Fashion-MNIST, step imbalance" in table
     header = next(line for line in table.splitlines() if line.startswith("| profile"))
     assert header.index("balanced acc. %") < header.index("few %") < header.index("many %")
     assert "accuracy %" not in header.replace("balanced acc. %", "") and "medium %" not in header

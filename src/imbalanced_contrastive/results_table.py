@@ -339,7 +339,7 @@ def markdown_table(rows: list[dict]) -> str:
             cells += [_fmt(r[f"{m}_mean"], r[f"{m}_std"]) for m in metrics]
             cells += [f"{where} ({release})" if release else where, paper]
             lines.append("| " + " | ".join(cells) + " |")
-        title = f"### {DATASET_NAMES.get(data[0], data[0])}, {data[1].replace('_', '-')} imbalance, ratio {data[2]:g}"
+        title = f"## {DATASET_NAMES.get(data[0], data[0])}, {data[1].replace('_', '-')} imbalance, ratio {data[2]:g}"
         extra = (
             f"\n\n{', '.join(left_out)}: left out (equal to balanced accuracy or empty in every row)."
             if left_out
