@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import json
 import sys
+from datetime import datetime
 from pathlib import Path
 
 import numpy as np
@@ -41,3 +43,15 @@ def fake_images(n: int, h: int = 28, w: int = 28, c: int | None = None, seed: in
     rng = np.random.default_rng(seed)
     shape = (n, h, w) if c is None else (n, h, w, c)
     return rng.integers(0, 256, size=shape, dtype=np.uint8)
+
+
+def seconds_until(executed: dict, text: str) -> float:
+    """Seconds from the start of a papermill-executed notebook to the end of the first cell whose
+    output holds ``text`` (papermill's timing metadata)."""
+    cells = [c for c in executed["cells"] if c["cell_type"] == "code"]
+    start = datetime.fromisoformat(cells[0]["metadata"]["papermill"]["start_time"].rstrip("Z"))
+    for cell in cells:
+        if text in json.dumps(cell.get("outputs", []), ensure_ascii=False):
+            end = datetime.fromisoformat(cell["metadata"]["papermill"]["end_time"].rstrip("Z"))
+            return (end - start).total_seconds()
+    raise AssertionError(f"no cell printed {text!r}")

@@ -19,11 +19,14 @@ NOT_PROSE = ("pre", "code", "script", "style", "mjx-container", "textarea")
 
 
 def _visible(page: str) -> tuple[BeautifulSoup, str]:
-    """The page, and its HTML without the data of embedded images (base64 may contain anything)."""
+    """The page, and its HTML without the data of embedded images and documents (base64 may contain
+    anything)."""
     soup = BeautifulSoup(page, "html.parser")
     for img in soup.find_all("img"):
         if img.get("src", "").startswith("data:"):
             img["src"] = "data:"
+    for frame in soup.find_all("iframe", srcdoc=True):  # the explorer's document: Bokeh's code and base64 images
+        frame["srcdoc"] = ""
     return soup, str(soup)
 
 

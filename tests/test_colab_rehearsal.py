@@ -22,7 +22,7 @@ import time
 from pathlib import Path
 
 import pytest
-from conftest import REPO
+from conftest import REPO, seconds_until
 from localhttp import serve
 
 from imbalanced_contrastive.data.files import md5_of_file
@@ -157,24 +157,10 @@ def test_benchmark_in_the_full_profile_fetches_the_committed_records(colab_site,
     executed = json.loads((out / "06_benchmark.ipynb").read_text())
     text = json.dumps(executed["cells"], ensure_ascii=False)
     assert "30 committed records loaded" in text and "balanced_softmax" in text
-    shown = _seconds_until(executed, "committed records loaded")
+    shown = seconds_until(executed, "committed records loaded")
     assert shown < 60, (
         f"the committed results took {shown:.0f} s to show (at most 60; the whole chapter {seconds:.0f} s)"
     )
-
-
-def _seconds_until(executed: dict, text: str) -> float:
-    """Seconds from the start of a papermill-executed notebook to the end of the first cell whose
-    output holds ``text`` (papermill's timing metadata)."""
-    from datetime import datetime
-
-    cells = [c for c in executed["cells"] if c["cell_type"] == "code"]
-    start = datetime.fromisoformat(cells[0]["metadata"]["papermill"]["start_time"].rstrip("Z"))
-    for cell in cells:
-        if text in json.dumps(cell.get("outputs", []), ensure_ascii=False):
-            end = datetime.fromisoformat(cell["metadata"]["papermill"]["end_time"].rstrip("Z"))
-            return (end - start).total_seconds()
-    raise AssertionError(f"no cell printed {text!r}")
 
 
 def test_offline_download_names_what_was_tried_and_the_way_out(monkeypatch, tmp_path):

@@ -10,7 +10,7 @@ import sys
 from pathlib import Path
 
 import pytest
-from conftest import REPO
+from conftest import REPO, seconds_until
 from localhttp import serve
 
 import imbalanced_contrastive.committed as committed
@@ -179,7 +179,8 @@ def test_benchmark_chapter_in_the_full_profile_loads_in_seconds_and_trains_nothi
     assert not list(runs.rglob("record.json")) and not list(runs.rglob("checkpoint*")), "the full profile trained"
     text = json.dumps(nb["cells"], ensure_ascii=False)
     assert "30 committed records loaded (full profile · 30 runs · seeds 0, 1, 2" in text
-    assert seconds < 90, f"the full-profile benchmark took {seconds:.0f} s (kernel start included)"
+    shown = seconds_until(nb, "committed records loaded")
+    assert shown < 30, f"the committed results took {shown:.0f} s to show (the whole chapter {seconds:.0f} s)"
     with pytest.raises(pm.PapermillExecutionError) as err:
         _benchmark_in_full(tmp_path, seeds=[0, 7], methods=["ce", "bcl"])
     message = str(err.value)
