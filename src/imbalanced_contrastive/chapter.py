@@ -18,15 +18,25 @@ from typing import Any
 import matplotlib.pyplot as plt
 
 from imbalanced_contrastive.committed import GRID_SEEDS, grid_configs, load_records
+from imbalanced_contrastive.findings import Findings, findings
 from imbalanced_contrastive.records import RunRecord
 from imbalanced_contrastive.results_table import (
     EQUAL_BECAUSE,
     HEADLINE,
     METRIC_LABELS,
     ReaderTable,
-    compare_with,
     records_frame,
     tidy_columns,
+)
+from imbalanced_contrastive.significance import (
+    FAMILY_CONTRASTS,
+    NOISE_RULE,
+    WELCH,
+    against_baseline,
+    compare,
+    family_pairs,
+    format_p,
+    label_of,
 )
 from imbalanced_contrastive.training.config import ExperimentConfig, make_config, overrides_from
 from imbalanced_contrastive.training.profiles import COMMITTED_PROFILES, check_profile
@@ -69,7 +79,8 @@ class Chapter:
             raise ValueError(f"dataset must be one of {datasets} in this chapter; got {dataset!r}")
         self.name, self.profile, self.dataset, self.train = name, check_profile(profile), dataset, train
         self.settings = overrides_from(**settings)
-        self.figures = Path(output_dir) / "figures" / name
+        self.output_dir = Path(output_dir)
+        self.figures = self.output_dir / "figures" / name
         self.figures.mkdir(parents=True, exist_ok=True)
 
     def config(self, method: str, **settings: Any) -> ExperimentConfig:
@@ -114,6 +125,20 @@ class Chapter:
         (:func:`~imbalanced_contrastive.results_table.records_frame`)."""
         return records_frame(records)
 
+    def findings(
+        self,
+        records: dict[str, RunRecord],
+        baseline: str | None = None,
+        key: str | None = None,
+        methods_order: list[str] | None = None,
+    ) -> Findings:
+        """What ``records`` show, computed from them (:func:`~imbalanced_contrastive.findings.findings`),
+        for the notebook to display as Markdown; also saved as ``<output_dir>/findings/<name>[-<key>].json``
+        (the statements, their numbers and the records' cache keys)."""
+        found = findings(records, baseline=baseline, methods_order=methods_order)
+        found.save(self.output_dir / "findings" / f"{self.name}{'-' + key if key else ''}.json")
+        return found
+
     def figure(self, fig: plt.Figure, file: str, caption: str, alt: str | None = None) -> None:
         """Save ``fig`` as ``<figures>/<file>`` and show it with ``caption`` (and ``alt`` text);
         returns nothing (a cell ending with it prints no path)."""
@@ -145,10 +170,6 @@ def describe_records(records: dict[str, RunRecord] | Iterable[RunRecord]) -> str
     )
 
 
-def _label(row: dict) -> str:
-    return row.get("label") or row["method"]
-
-
 def summary_frame(rows: Iterable[dict], metrics: Iterable[str] = HEADLINE) -> ReaderTable:
     """A reader's table of summary rows (:func:`~imbalanced_contrastive.results_table.summarize`):
     one row per run label, each metric as ``mean ± std`` in % over the seeds, headline first; a
@@ -163,7 +184,10 @@ def summary_frame(rows: Iterable[dict], metrics: Iterable[str] = HEADLINE) -> Re
 
     metrics = list(metrics)
     frame = pd.DataFrame(
-        [{"run": _label(r), "seeds": len(r["seeds"]), **{METRIC_LABELS[m]: cell(r, m) for m in metrics}} for r in rows]
+        [
+            {"run": label_of(r), "seeds": len(r["seeds"]), **{METRIC_LABELS[m]: cell(r, m) for m in metrics}}
+            for r in rows
+        ]
     ).set_index("run")
     frame, notes = tidy_columns(frame, [METRIC_LABELS[m] for m in metrics], EQUAL_BECAUSE)
     return ReaderTable(frame, ["Mean ± standard deviation over the seeds.", *notes])
@@ -210,34 +234,66 @@ def embedding_frame(records: dict[str, RunRecord], k: int = 10) -> ReaderTable:
     )
 
 
-def format_p(p: float) -> str:
-    """A p-value as a reader reads it: ``p = 0.012``, or ``p < 0.001``."""
-    return "p < 0.001" if p < 0.001 else f"p = {p:.3f}"
+def _verdict(c) -> str:
+    return f"{c.verdict} (Holm {format_p(c.p_holm)})"
 
 
 def comparison_frame(
     rows: Iterable[dict], baseline: str, metrics: Iterable[str] = ("balanced_accuracy", "few")
 ) -> ReaderTable:
-    """A reader's table: each method's difference from ``baseline`` in points of % per metric, and
-    whether it exceeds seed noise (Welch's test over the seeds,
-    :func:`~imbalanced_contrastive.results_table.compare_with`)."""
+    """A reader's table: each run's difference from ``baseline`` in points of % per metric, and
+    whether it exceeds seed noise: Welch's test over the seeds, Holm-corrected across every test
+    of the table (:func:`~imbalanced_contrastive.significance.compare`)."""
     import pandas as pd
 
-    rows = list(rows)
+    rows, metrics = list(rows), list(metrics)
+    tests = compare(rows, against_baseline(rows, baseline), metrics)
     columns: dict[str, dict] = {}
-    for metric in metrics:
-        label = METRIC_LABELS[metric].removesuffix(" %")
-        for r in compare_with(rows, baseline, metric):
-            entry = columns.setdefault(_label(r), {})
-            entry[f"{label} Δ"] = f"{r['difference']:+.1f}"
-            entry[f"{label} vs {baseline}"] = f"{r['verdict']} ({format_p(r['p_value'])})"
+    for c in tests:
+        label = METRIC_LABELS[c.metric].removesuffix(" %")
+        entry = columns.setdefault(c.label, {})
+        entry[f"{label} Δ"] = f"{c.difference:+.1f}"
+        entry[f"{label} vs {baseline}"] = _verdict(c)
     frame = pd.DataFrame.from_dict(columns, orient="index")
     frame.index.name = "run"
     return ReaderTable(
         frame,
         [
-            f"Δ: the difference from {baseline} in points of %; the verdict is Welch's t-test over the seeds "
-            "(two-sided, 5 % level): above or below when so large a difference would be unlikely if the two "
-            "methods had the same mean, within noise otherwise."
+            f"Δ: the difference from {baseline} in points of %, over the seeds; {len(tests)} tests, corrected "
+            "together. " + NOISE_RULE,
+            WELCH,
+        ],
+    )
+
+
+def family_frame(
+    rows: Iterable[dict],
+    contrasts: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = FAMILY_CONTRASTS,
+    metrics: Iterable[str] = ("balanced_accuracy", "few"),
+) -> ReaderTable:
+    """A reader's table of the family comparisons (:data:`~imbalanced_contrastive.significance.FAMILY_CONTRASTS`):
+    each pair of a family member and a member of the family it is compared with, its difference in
+    points of % per metric and the verdict, Holm-corrected across every test of the table. Pairs
+    whose runs are absent are left out."""
+    import pandas as pd
+
+    rows, metrics = list(rows), list(metrics)
+    named = [(name, pair) for name, (a, b) in contrasts.items() for pair in family_pairs(rows, a, b)]
+    tests = compare(rows, [pair for _, pair in named], metrics)
+    family = {pair: name for name, pair in named}
+    entries: dict[tuple[str, str, str], dict] = {}
+    for c in tests:
+        label = METRIC_LABELS[c.metric].removesuffix(" %")
+        entry = entries.setdefault((family[(c.label, c.against)], c.label, c.against), {})
+        entry[f"{label} Δ"] = f"{c.difference:+.1f}"
+        entry[label] = _verdict(c)
+    frame = pd.DataFrame([{"comparison": f, "run": a, "against": b, **e} for (f, a, b), e in entries.items()])
+    if not frame.empty:
+        frame = frame.set_index(["comparison", "run", "against"])
+    return ReaderTable(
+        frame,
+        [
+            f"Δ: the run minus the one it is compared with, in points of %; {len(tests)} tests, corrected together. "
+            + NOISE_RULE
         ],
     )

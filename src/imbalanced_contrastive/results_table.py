@@ -15,6 +15,7 @@ from importlib import resources
 from pathlib import Path
 
 from imbalanced_contrastive.records import RECORD_FILE, CorruptRecordError, RunRecord
+from imbalanced_contrastive.significance import LEVEL
 from imbalanced_contrastive.training.config import NOT_SETTINGS
 
 METRICS = ("accuracy", "balanced_accuracy", "many", "medium", "few")
@@ -377,14 +378,16 @@ def write_tables(rows: list[dict], out_dir: str | Path, stem: str = "results") -
     return md, path
 
 
-def compare_with(rows: list[dict], baseline: str, metric: str = "few", level: float = 0.05) -> list[dict]:
+def compare_with(rows: list[dict], baseline: str, metric: str = "few", level: float = LEVEL) -> list[dict]:
     """How each method's ``metric`` differs from ``baseline``'s on the same data and profile, and
-    whether the difference is larger than seed noise.
+    whether the difference is larger than seed noise (the book's rule,
+    :data:`~imbalanced_contrastive.significance.NOISE_RULE`).
 
     Welch's t-test on the two groups of seeds (from their means, standard deviations and counts;
-    ``scipy.stats.ttest_ind_from_stats``): a difference is ``"above"`` or ``"below"`` when its
-    two-sided p-value is below ``level``, else ``"within noise"``. With three seeds per method only
-    differences of several standard deviations pass.
+    :func:`~imbalanced_contrastive.significance.welch_p`), Holm-corrected across the methods compared
+    on the same data: a difference is ``"above"`` or ``"below"`` when its corrected p-value is below
+    ``level``, else ``"within noise"``. With three seeds per method only differences of several
+    standard deviations pass.
 
     Args:
         rows: summary rows (:func:`summarize`), each with at least two seeds.
@@ -393,23 +396,20 @@ def compare_with(rows: list[dict], baseline: str, metric: str = "few", level: fl
         level: the significance level.
 
     Returns:
-        One dict per other method: ``method``, ``difference`` (in points of %), ``p_value``,
-        ``verdict``; rows without the metric or with a single seed are left out.
+        One dict per other method: ``method``, ``settings``, ``label``, ``difference`` (in points of %),
+        ``p_value`` (Welch), ``p_holm`` and ``verdict``; rows without the metric or with a single seed
+        are left out.
 
     Raises:
         ValueError: ``metric`` is unknown, or no row of ``baseline`` has two or more seeds.
     """
-    from scipy.stats import ttest_ind_from_stats
+    from imbalanced_contrastive.significance import holm, testable, welch_p
 
     if metric not in METRICS:
         raise ValueError(f"metric must be one of {METRICS}; got {metric!r}")
     if not 0 < level < 1:
         raise ValueError(f"level must be in (0, 1); got {level!r}")
-
-    def usable(row: dict) -> bool:
-        return row[f"{metric}_mean"] is not None and row[f"{metric}_std"] is not None and len(row["seeds"]) > 1
-
-    bases = {_data_of(r): r for r in rows if r["method"] == baseline and usable(r)}
+    bases = {_data_of(r): r for r in rows if r["method"] == baseline and testable(r, metric)}
     if not bases:
         raise ValueError(
             f"no summary row of baseline {baseline!r} has {metric!r} over two or more seeds; "
@@ -418,35 +418,29 @@ def compare_with(rows: list[dict], baseline: str, metric: str = "few", level: fl
     out = []
     for row in rows:
         base = bases.get(_data_of(row))
-        if base is None or row is base or not usable(row):
+        if base is None or row is base or not testable(row, metric):
             continue
-        a, b = row, base
-        if a[f"{metric}_std"] == 0 and b[f"{metric}_std"] == 0:
-            p = 0.0 if a[f"{metric}_mean"] != b[f"{metric}_mean"] else 1.0
-        else:
-            p = float(
-                ttest_ind_from_stats(
-                    a[f"{metric}_mean"],
-                    a[f"{metric}_std"],
-                    len(a["seeds"]),
-                    b[f"{metric}_mean"],
-                    b[f"{metric}_std"],
-                    len(b["seeds"]),
-                    equal_var=False,
-                ).pvalue
-            )
-        diff = 100 * (a[f"{metric}_mean"] - b[f"{metric}_mean"])
-        verdict = "within noise" if p >= level else ("above" if diff > 0 else "below")
+        p = welch_p(
+            *(row[f"{metric}_mean"], row[f"{metric}_std"], len(row["seeds"])),
+            *(base[f"{metric}_mean"], base[f"{metric}_std"], len(base["seeds"])),
+        )
         out.append(
             {
                 "method": row["method"],
                 "settings": row["settings"],
                 "label": row.get("label", row["method"]),
-                "difference": round(diff, 1),
-                "p_value": round(p, 4),
-                "verdict": verdict,
+                "difference": round(100 * (row[f"{metric}_mean"] - base[f"{metric}_mean"]), 1),
+                "p_value": p,
+                "data": _data_of(row),
             }
         )
+    for data in {r["data"] for r in out}:
+        same = [r for r in out if r["data"] == data]
+        for r, ph in zip(same, holm([r["p_value"] for r in same]), strict=True):
+            r["p_holm"] = ph
+            r["verdict"] = "within noise" if ph >= level else ("above" if r["difference"] > 0 else "below")
+    for r in out:
+        del r["data"]
     return out
 
 

@@ -44,6 +44,31 @@ def test_two_stage_with_focal_classifier_and_notes(tmp_path, real_fmnist_dir):
     assert any("normalization='paper'" in n for n in record.config["notes"])
 
 
+def test_runs_that_differ_in_stage_2_share_stage_1_and_match_a_whole_run(tmp_path, real_fmnist_dir):
+    from imbalanced_contrastive.training.recipes import stage1_key
+
+    plain = make_config("cl", "smoke")
+    prior = make_config("cl", "smoke", stage2_loss="balanced_softmax")
+    assert stage1_key(plain) == stage1_key(prior) and plain.cache_key() != prior.cache_key()
+    assert stage1_key(make_config("cl", "smoke", temperature=0.2)) != stage1_key(plain)
+    shared = tmp_path / "shared"
+    run_experiment(plain, runs_root=shared, progress=False)
+    assert (shared / "stage1" / f"{stage1_key(plain)}.pt").is_file()
+    reused = run_experiment(prior, runs_root=shared, progress=False)
+    whole = run_experiment(prior, runs_root=tmp_path / "alone", progress=False)  # stage 1 trained afresh
+    assert reused.metrics == whole.metrics
+    np.testing.assert_array_equal(reused.embeddings, whole.embeddings)
+    assert [h["loss"] for h in reused.history] == [h["loss"] for h in whole.history]
+    assert reused.config["stage2_loss"] == "balanced_softmax"
+    # the prior-corrected classifier predicts the minority classes more often than the plain one
+    plain_record = run_experiment(plain, runs_root=shared, progress=False)
+    assert reused.metrics["few"] >= plain_record.metrics["few"]
+    (shared / "stage1" / f"{stage1_key(plain)}.pt").write_bytes(b"not a checkpoint")
+    with pytest.warns(RuntimeWarning, match="stage-1 file .* is unreadable"):
+        again = run_experiment(prior, runs_root=shared, progress=False, cache=False)
+    assert again.metrics == whole.metrics
+
+
 def test_records_are_cached_and_reload_identically(tmp_path, real_fmnist_dir):
     config = make_config("afcl", "smoke")
     first = run_experiment(config, runs_root=tmp_path, progress=False)

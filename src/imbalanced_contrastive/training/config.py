@@ -23,7 +23,7 @@ from imbalanced_contrastive._meta import __version__
 SCHEDULES = ("cosine", "step", "constant")
 PRETRAINED_ENCODERS = ("resnet18", "resnet50")
 """Encoders with published ImageNet weights (``pretrained=True``)."""
-STAGE2_LOSSES = ("ce", "focal")
+STAGE2_LOSSES = ("ce", "focal", "balanced_softmax")
 
 NOT_SETTINGS = ("data_dir", "download", "device")
 """Config fields that say where a run's data and hardware come from, not what the run is: they are

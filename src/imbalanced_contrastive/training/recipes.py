@@ -21,7 +21,9 @@ computes, and how to train it (every stage through the one loop,
 
 from __future__ import annotations
 
+import dataclasses
 import math
+import warnings
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -34,6 +36,8 @@ from imbalanced_contrastive.data.views import BatchAugment, named_augmentation
 from imbalanced_contrastive.evaluation import map_dataset
 from imbalanced_contrastive.losses import ClassBalancedQueue, get_loss, loss_parameters
 from imbalanced_contrastive.models.encoders import build_encoder
+from imbalanced_contrastive.records import atomic_write
+from imbalanced_contrastive.training.checkpoint import move_aside
 from imbalanced_contrastive.training.config import ExperimentConfig
 from imbalanced_contrastive.training.device import choose_precision, derive_seed
 from imbalanced_contrastive.training.distributed import DistInfo
@@ -166,6 +170,16 @@ class _Supervised(Recipe):
         return SupervisedTask(self.encoder(config), len(counts), self.loss(config, counts)).to(device)
 
 
+STAGE2_FIELDS = ("classifier_epochs", "classifier_lr", "stage2_loss", "stage2_gamma")
+"""The settings only the two-stage recipe's stage 2 reads."""
+
+
+def stage1_key(config: ExperimentConfig) -> str:
+    """The key of a two-stage run's stage 1: its cache key with the stage-2 settings at their defaults."""
+    defaults = ExperimentConfig.__dataclass_fields__
+    return dataclasses.replace(config, **{f: defaults[f].default for f in STAGE2_FIELDS}).cache_key()
+
+
 class _TwoStage(Recipe):
     def profile_settings(self, profile, dataset):
         if profile == "paper" and dataset in ("cifar10", "cifar100"):
@@ -175,15 +189,46 @@ class _TwoStage(Recipe):
     def build_task(self, config, counts, device):
         return ContrastiveTask(self.encoder(config), self.loss(config, counts), config.embedding_dim).to(device)
 
-    def train(self, config, splits, device, out, progress, dist_info):
-        """Stage 1 (the contrastive loss), then stage 2: a linear classifier on the frozen
-        encoder, trained on its precomputed features (no augmentation), through the same loop."""
+    def stage1(self, config, splits, device, out, progress, dist_info):
+        """The stage-1 task (encoder + head) and its history, trained once per stage-1 settings:
+        runs that differ only in stage 2 (:data:`STAGE2_FIELDS`) share it through
+        ``<runs folder>/stage1/<key>.pt`` (the encoder's weights and the stage-1 history), so a
+        second stage-2 classifier costs seconds, with the same numbers as a run trained whole."""
+        shared = out.parent / "stage1" / f"{stage1_key(config)}.pt"
+        if shared.is_file():
+            try:
+                state = torch.load(shared, map_location=device, weights_only=True)
+                torch.manual_seed(derive_seed(config.seed, 0))
+                task = self.build_task(config, [int(n) for n in splits.class_counts], device)
+                task.load_state_dict(state["task"])
+                return task, list(state["history"])
+            except Exception as err:  # noqa: BLE001 - any unreadable file: report, retrain
+                aside = move_aside(shared)
+                warnings.warn(
+                    f"stage-1 file {shared} is unreadable ({err}); moved to {aside.name}", RuntimeWarning, stacklevel=2
+                )
         task, history = super().train(config, splits, device, out, progress, dist_info)
+        if dist_info.is_main:
+            shared.parent.mkdir(parents=True, exist_ok=True)
+            atomic_write(shared, lambda tmp: torch.save({"task": task.state_dict(), "history": history}, tmp))
+        return task, history
+
+    def train(self, config, splits, device, out, progress, dist_info):
+        """Stage 1 (the contrastive loss; :meth:`stage1`), then stage 2: a linear classifier on the
+        frozen encoder, trained on its precomputed features (no augmentation), through the same loop,
+        with cross-entropy, focal loss or Balanced Softmax (the log class prior added to the logits in
+        training, :mod:`~imbalanced_contrastive.losses.classification_lt`)."""
+        task, history = self.stage1(config, splits, device, out, progress, dist_info)
         encoder = task.encoder.eval()
         for p in encoder.parameters():
             p.requires_grad_(False)
         torch.manual_seed(derive_seed(config.seed, 3))
-        criterion = get_loss("focal", gamma=config.stage2_gamma) if config.stage2_loss == "focal" else get_loss("ce")
+        if config.stage2_loss == "focal":
+            criterion = get_loss("focal", gamma=config.stage2_gamma)
+        elif config.stage2_loss == "balanced_softmax":
+            criterion = get_loss("balanced_softmax", class_counts=[int(n) for n in splits.class_counts])
+        else:
+            criterion = get_loss("ce")
         probe = LinearProbe(encoder, splits.num_classes, criterion).to(device)
         # the frozen encoder's features, computed once under the run's autocast, kept on the device
         features = map_dataset(
