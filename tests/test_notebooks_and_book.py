@@ -110,6 +110,75 @@ def test_smoke_notebooks_produce_records_and_figures(smoke_book):
     assert "| full | balanced_softmax | 3 |" in results, "the committed full-data records are on the Results page"
 
 
+FINDINGS = {
+    "01_primer.ipynb": ["primer"],
+    "02_acl_fmnist.ipynb": ["acl_fmnist", "acl_fmnist-full"],
+    "03_acl_isic.ipynb": ["acl_isic"],
+    "04_bcl_rcl.ipynb": ["bcl_rcl", "bcl_rcl-full"],
+    "05_rescom.ipynb": ["rescom", "rescom-full"],
+    "06_benchmark.ipynb": ["benchmark", "benchmark-full"],
+}
+"""The findings each training chapter shows (``<output_dir>/findings/<key>.json``)."""
+
+
+def _shown_markdown(notebook: Path) -> str:
+    nb = nbformat.read(notebook, as_version=4)  # multi-line outputs joined
+    return "\n".join(
+        o["data"]["text/markdown"]
+        for c in nb.cells
+        for o in c.get("outputs", [])
+        if "text/markdown" in o.get("data", {})
+    )
+
+
+def test_training_chapters_show_findings_computed_from_their_records(smoke_book):
+    """Each training chapter shows its findings as Markdown, and their numbers are what this test
+    computes from the same records: the best run's mean balanced accuracy and the training time."""
+    from collections import defaultdict
+
+    root, _ = smoke_book
+    out = root / "book" / "_generated"
+    records = {}
+    for folder in (out / "runs", root / "results"):
+        for path in folder.rglob("record.json"):
+            rec = RunRecord.load(path.parent)
+            records[rec.config["cache_key"]] = rec
+    for notebook, keys in FINDINGS.items():
+        shown = _shown_markdown(out / notebook)
+        for key in keys:
+            saved = json.loads((out / "findings" / f"{key}.json").read_text())
+            assert saved["markdown"] in shown, f"{notebook}: the findings {key} are not shown"
+            recs = [records[k] for k in saved["cache_keys"]]
+            runs = defaultdict(list)
+            for r in recs:
+                params = json.dumps(r.config["loss_params"], sort_keys=True)
+                setting = (r.config["method"], params, r.config["stage2_loss"])
+                runs[setting].append(r.metrics["balanced_accuracy"])
+            best = max(sum(v) / len(v) for v in runs.values())
+            first = saved["markdown"].splitlines()[0]
+            assert first.startswith("* Highest balanced accuracy") or len(runs) == 1, first
+            assert f"{100 * best:.1f}" in first, (key, best, first)
+            assert saved["facts"]["best_balanced_accuracy"] == pytest.approx(best)
+            seconds = sum(r.wall_time_s for r in recs)
+            assert f"{seconds:,.0f} s for {len(recs)} runs" in saved["markdown"], key
+            if min(len(v) for v in runs.values()) == 1:
+                assert "One seed per run" in saved["markdown"]
+            else:
+                assert "Holm" in saved["markdown"] and "One seed" not in saved["markdown"]
+
+
+def test_the_build_lists_each_notebooks_execution_time(smoke_book):
+    root, executed = smoke_book
+    table = (root / "book" / "_generated" / "execution_statistics.md").read_text()
+    total = 0.0
+    for path in executed:
+        duration = json.loads(path.read_text())["metadata"]["papermill"]["duration"]
+        total += duration
+        row = next(line for line in table.splitlines() if f"/_generated/{path.stem}>" in line)
+        assert f"| {duration:,.0f} s |" in row and "`smoke`" in row and "min (" in row, row
+    assert f"**{total:,.0f} s**" in table
+
+
 @pytest.fixture(scope="module")
 def built_site(smoke_book):
     root, _ = smoke_book

@@ -67,9 +67,11 @@ def test_family_comparison_tests_every_pair_and_corrects_them_together():
         _row("afcl", 0.712, 0.004, 0.35, 0.01),
         _row("bcl", 0.76, 0.01, 0.5, 0.01, seeds=1),  # one seed: never tested
     ]
-    a, b = FAMILY_CONTRASTS["ACL/AFCL against CL/FCL"]
-    pairs = family_pairs(rows, a, b)
+    pairs = family_pairs(rows, FAMILY_CONTRASTS["ACL/AFCL against CL/FCL"])
     assert pairs == [("acl", "cl"), ("acl", "fcl"), ("afcl", "cl"), ("afcl", "fcl")]
+    assert family_pairs(rows, FAMILY_CONTRASTS["BCL/RCL/ResCom against Balanced Softmax"]) == []  # absent rows
+    stage2 = FAMILY_CONTRASTS["a Balanced Softmax stage 2 against a cross-entropy one"]
+    assert all(a.startswith(b + " (stage 2") for a, b in stage2), "each method against itself: only stage 2 differs"
     tests = compare(rows, pairs, ["balanced_accuracy", "few"])
     assert len(tests) == 8
     by = {(c.label, c.against, c.metric): c for c in tests}

@@ -114,6 +114,7 @@ def execute_notebooks(
         print(f"      done in {time.perf_counter() - t0:.1f} s -> {target}", flush=True)
         written.append(target)
     write_results(root, out)
+    write_execution_statistics(root, out)
     return written
 
 
@@ -197,6 +198,62 @@ def write_results(root: Path | None = None, output_dir: Path | None = None) -> P
     rows = summarize(find_records(out / "runs", root / "results"), methods_order=list(METHODS))
     md, _ = write_tables(rows, out, stem="results")
     return md
+
+
+WORDS_PER_MINUTE = 200
+"""The reading speed behind the reading times (prose and equations of a chapter's Markdown cells)."""
+
+
+def chapter_words(source: Path) -> int:
+    """The words of a chapter's Markdown cells (its text notebook ``notebooks/NN_name.md``)."""
+    import nbformat
+
+    nb = nbformat.read(source, as_version=4)
+    return sum(len(c.source.split()) for c in nb.cells if c.cell_type == "markdown")
+
+
+def write_execution_statistics(root: Path | None = None, output_dir: Path | None = None) -> Path:
+    """Write ``execution_statistics.md``: for every executed notebook of this build, its profile,
+    when it ran, how long papermill took and the chapter's reading time; returns the file."""
+    import nbformat
+
+    root = root or ROOT
+    out = output_dir or root / GENERATED_DIR
+    lines = [
+        "| chapter | profile | executed (UTC) | run time | reading time |",
+        "|---|---|---|---|---|",
+    ]
+    total = 0.0
+    for name in NOTEBOOKS:
+        path = out / name
+        if not path.is_file():
+            continue
+        nb = nbformat.read(path, as_version=4)
+        meta = nb.metadata.get("papermill", {})
+        seconds = float(meta.get("duration") or 0.0)
+        total += seconds
+        profile = meta.get("parameters", {}).get("profile", "?")
+        when = str(meta.get("end_time") or "")[:16].replace("T", " ")
+        title = next(
+            (
+                line.lstrip("# ").strip()
+                for c in nb.cells
+                if c.cell_type == "markdown"
+                for line in c.source.splitlines()
+                if line.startswith("# ")
+            ),
+            name,
+        )
+        words = chapter_words(root / "notebooks" / name)
+        reading = max(1, round(words / WORDS_PER_MINUTE))
+        lines.append(
+            f"| {{doc}}`{title} </_generated/{Path(name).stem}>` | `{profile}` | {when} | {seconds:,.0f} s | "
+            f"about {reading} min ({words:,} words) |"
+        )
+    lines.append(f"| **all chapters** | | | **{total:,.0f} s** ({total / 60:.1f} min) | |")
+    target = out / "execution_statistics.md"
+    target.write_text("\n".join(lines) + "\n")
+    return target
 
 
 MATHJAX_PARTS = ("tex-mml-chtml.js", "input/tex/extensions", "output/chtml/fonts/woff-v2", "a11y", "ui", "sre")

@@ -170,6 +170,31 @@ def describe_records(records: dict[str, RunRecord] | Iterable[RunRecord]) -> str
     )
 
 
+def class_counts_frame(splits) -> ReaderTable:
+    """A reader's table of a training set: each class's number of training images and its group
+    (many / medium / few), largest first, and the groups' sizes under it."""
+    import pandas as pd
+
+    counts = [int(n) for n in splits.class_counts]
+    frame = pd.DataFrame(
+        {
+            "class": splits.classes,
+            "training images": counts,
+            "group": list(splits.groups.group_of_class),
+        }
+    ).sort_values("training images", ascending=False, kind="stable")
+    sizes = {g: len(m) for g, m in splits.groups.as_dict().items()}
+    g = splits.groups
+    return ReaderTable(
+        frame.set_index("class"),
+        [
+            f"{sizes['many']} many, {sizes['medium']} medium and {sizes['few']} few classes (many: more than "
+            f"{g.many_threshold} training images; few: fewer than {g.few_threshold}); imbalance ratio "
+            f"{max(counts) / max(min(counts), 1):g}."
+        ],
+    )
+
+
 def summary_frame(rows: Iterable[dict], metrics: Iterable[str] = HEADLINE) -> ReaderTable:
     """A reader's table of summary rows (:func:`~imbalanced_contrastive.results_table.summarize`):
     one row per run label, each metric as ``mean ± std`` in % over the seeds, headline first; a
@@ -268,7 +293,7 @@ def comparison_frame(
 
 def family_frame(
     rows: Iterable[dict],
-    contrasts: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = FAMILY_CONTRASTS,
+    contrasts: dict[str, tuple[tuple[str, str], ...]] = FAMILY_CONTRASTS,
     metrics: Iterable[str] = ("balanced_accuracy", "few"),
 ) -> ReaderTable:
     """A reader's table of the family comparisons (:data:`~imbalanced_contrastive.significance.FAMILY_CONTRASTS`):
@@ -278,7 +303,7 @@ def family_frame(
     import pandas as pd
 
     rows, metrics = list(rows), list(metrics)
-    named = [(name, pair) for name, (a, b) in contrasts.items() for pair in family_pairs(rows, a, b)]
+    named = [(name, pair) for name, pairs in contrasts.items() for pair in family_pairs(rows, pairs)]
     tests = compare(rows, [pair for _, pair in named], metrics)
     family = {pair: name for name, pair in named}
     entries: dict[tuple[str, str, str], dict] = {}

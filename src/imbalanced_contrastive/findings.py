@@ -86,7 +86,7 @@ def _listing(tests) -> str:
 def findings(
     records: dict[str, RunRecord],
     baseline: str | None = None,
-    contrasts: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] | None = None,
+    contrasts: dict[str, tuple[tuple[str, str], ...]] | None = None,
     methods_order: list[str] | None = None,
 ) -> Findings:
     """Statements about ``records`` (one dataset and profile), computed from them.
@@ -171,8 +171,8 @@ def findings(
                 lines.append(f"Against **{baseline}** on {name} ({len(mine)} runs): " + "; ".join(parts) + ".")
         named = [
             (family, pair)
-            for family, (a, b) in (FAMILY_CONTRASTS if contrasts is None else contrasts).items()
-            for pair in family_pairs(rows, a, b)
+            for family, pairs in (FAMILY_CONTRASTS if contrasts is None else contrasts).items()
+            for pair in family_pairs(rows, pairs)
         ]
         family_tests = compare(rows, [pair for _, pair in named], metrics)
         of = {pair: family for family, pair in named}
@@ -199,10 +199,9 @@ def findings(
     devices = sorted({str(r.provenance.get("device", "unknown")) for r in records.values()})
     facts["training_time_s"] = sum(times)
     lines.append(
-        f"Training time in the records: {sum(times):,.0f} s for {len(times)} runs ({min(times):,.0f} to "
-        f"{max(times):,.0f} s per run) on {', '.join(devices)}; runs loaded from a cache or from the committed "
-        "records were trained earlier, and this notebook's own time in this build is on the Execution statistics "
-        "page."
+        f"Training time held in the records: {sum(times):,.0f} s for {len(times)} runs ({min(times):,.0f} to "
+        f"{max(times):,.0f} s each) on {', '.join(devices)}; a run loaded from a cache or from the committed "
+        "records was trained earlier (this notebook's own time in this build: Execution statistics)."
     )
     return Findings(
         "\n".join(f"* {line}" for line in lines),

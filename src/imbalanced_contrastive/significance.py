@@ -32,16 +32,23 @@ WELCH = (
 )
 """What the test and the correction mean, in a reader's words."""
 
-FAMILY_CONTRASTS: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
-    "ACL/AFCL against CL/FCL": (("acl", "afcl"), ("cl", "fcl")),
-    "BCL/RCL/ResCom against Balanced Softmax": (("bcl", "rcl", "rescom"), ("balanced_softmax",)),
+
+def all_pairs(family: tuple[str, ...], others: tuple[str, ...]) -> tuple[tuple[str, str], ...]:
+    """Every (member of ``family``, member of ``others``) pair."""
+    return tuple((a, b) for a in family for b in others)
+
+
+FAMILY_CONTRASTS: dict[str, tuple[tuple[str, str], ...]] = {
+    "ACL/AFCL against CL/FCL": all_pairs(("acl", "afcl"), ("cl", "fcl")),
+    "BCL/RCL/ResCom against Balanced Softmax": all_pairs(("bcl", "rcl", "rescom"), ("balanced_softmax",)),
     "a Balanced Softmax stage 2 against a cross-entropy one": (
-        ("cl (stage 2: balanced_softmax)", "acl (stage 2: balanced_softmax)"),
-        ("cl", "acl"),
+        ("cl (stage 2: balanced_softmax)", "cl"),
+        ("acl (stage 2: balanced_softmax)", "acl"),
     ),
 }
-"""The book's family comparisons: name -> (the labels of one family, the labels it is compared with).
-Every pair of one label of each side is tested; pairs whose rows are absent are skipped."""
+"""The book's family comparisons: name -> the ``(label, against)`` pairs it tests (run labels of
+summary rows); pairs whose rows are absent are skipped. The stage-2 comparison pairs each method
+with itself, so that only the classifier differs."""
 
 
 def welch_p(mean_a: float, std_a: float, n_a: int, mean_b: float, std_b: float, n_b: int) -> float:
@@ -172,7 +179,7 @@ def against_baseline(rows: Iterable[dict], baseline: str) -> list[tuple[str, str
     return [(label_of(r), baseline) for r in rows if label_of(r) != baseline]
 
 
-def family_pairs(rows: Iterable[dict], family: Iterable[str], others: Iterable[str]) -> list[tuple[str, str]]:
-    """Every (member of ``family``, member of ``others``) pair whose rows are present."""
+def family_pairs(rows: Iterable[dict], pairs: Iterable[tuple[str, str]]) -> list[tuple[str, str]]:
+    """Those of ``pairs`` whose two rows are present."""
     present = {label_of(r) for r in rows}
-    return [(a, b) for a in family if a in present for b in others if b in present]
+    return [(a, b) for a, b in pairs if a in present and b in present]

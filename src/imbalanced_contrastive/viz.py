@@ -253,6 +253,49 @@ def plot_per_class_accuracy(
     return fig
 
 
+def prediction_rates(record) -> np.ndarray:
+    """How often a run predicts each class on the test sample its record keeps: ``[C]`` fractions
+    (the sample's predictions, :attr:`~imbalanced_contrastive.records.RunRecord.embedding_predictions`)."""
+    if record.embedding_predictions is None:
+        raise ValueError("the record keeps no predictions of its test sample (made before release 0.4.0)")
+    c = len(record.provenance["classes"])
+    return np.bincount(np.asarray(record.embedding_predictions), minlength=c)[:c] / len(record.embedding_predictions)
+
+
+def plot_prediction_rates(records: dict, train_counts: Sequence[int]) -> plt.Figure:
+    """Per class: the share of the training set (the prior the classifier learns) and how often each
+    run predicts the class on the (balanced) test sample; a classifier without bias towards the
+    prior predicts every class 1/C of the time (the dashed line)."""
+    names = list(records)
+    classes, group_of_class = classes_and_groups(records[names[0]])
+    c = len(classes)
+    prior = np.asarray(train_counts, dtype=float) / float(sum(train_counts))
+    width = 0.8 / (len(names) + 1)
+    fig, ax = plt.subplots(figsize=(max(9, 0.8 * c), 4.2))
+    ax.bar(np.arange(c) - 0.4 + width / 2, prior, width, color="#bbbbbb", label="training prior")
+    deep = sns.color_palette("deep", 10)
+    colors = [deep[i % 10] for i in (0, 1, 3, 5, 6, 7, 8, 9)]
+    for k, name in enumerate(names):
+        ax.bar(
+            np.arange(c) - 0.4 + (k + 1.5) * width,
+            prediction_rates(records[name]),
+            width,
+            color=colors[k % len(colors)],
+            label=f"predicted by {name}",
+        )
+    ax.axhline(1 / c, color="k", ls="--", lw=1)
+    ax.text(c - 0.5, 1 / c, " 1/C", va="bottom", ha="right", fontsize=8)
+    ax.set_xticks(np.arange(c))
+    ax.set_xticklabels(classes, rotation=45, ha="right", fontsize=8)
+    for tick, g in zip(ax.get_xticklabels(), group_of_class, strict=True):
+        tick.set_color(GROUP_COLORS[g])
+    ax.set_ylabel("share of images")
+    ax.legend(fontsize=9, frameon=False, loc="upper left", bbox_to_anchor=(1.0, 1.0))
+    sns.despine(fig)
+    fig.tight_layout()
+    return fig
+
+
 def plot_benchmark(rows: Sequence[dict], baseline: str = "ce") -> plt.Figure:
     """The benchmark at a glance: (left) balanced accuracy and *few* recall of every method, mean
     and standard deviation over seeds in %, grouped and coloured by family, with the baseline's
