@@ -26,6 +26,10 @@ def test_the_full_grid_is_committed():
     folders = {_folder(p) for p in RECORDS}
     wanted = {f"fmnist/full/{m}/seed{s}" for m in committed.GRID_METHODS for s in committed.GRID_SEEDS}
     assert wanted <= folders, f"missing committed records {sorted(wanted - folders)}; make them with `make grid`"
+    whole = committed.benchmark_configs("full", "fmnist")
+    assert len(whole) == (len(committed.GRID_METHODS) + len(committed.PRIOR_STAGE2_METHODS)) * len(committed.GRID_SEEDS)
+    missing = [name for name, config in whole.items() if not (RESULTS / committed.run_folder(config)).is_dir()]
+    assert not missing, f"the benchmark's runs without a committed record: {missing}; make them with `make grid`"
 
 
 def test_results_folder_is_small_and_holds_only_records():

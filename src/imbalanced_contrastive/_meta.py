@@ -6,7 +6,7 @@ launch buttons are generated from, and checked against, these constants (``make 
 rewrites the install cells; the tests fail when a notebook disagrees).
 """
 
-VERSION = "0.4.0"
+VERSION = "0.5.0"
 """The package version; a release is tagged ``v<VERSION>`` in the repository."""
 
 __version__ = VERSION

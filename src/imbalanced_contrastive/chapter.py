@@ -109,15 +109,21 @@ class Chapter:
         return run_all(configs)
 
     def committed(
-        self, methods: Iterable[str], seeds: Iterable[int] = GRID_SEEDS, profile: str = "full"
+        self,
+        methods: Iterable[str],
+        seeds: Iterable[int] = GRID_SEEDS,
+        profile: str = "full",
+        label: str = "",
+        **settings: Any,
     ) -> dict[str, RunRecord]:
         """The committed records of ``methods`` x ``seeds`` in ``profile`` on this chapter's dataset
-        (the benchmark grid's settings), loaded whatever this chapter's profile; never trained.
+        (the benchmark grid's settings, and ``settings``; named ``<method><label> seed <k>``),
+        loaded whatever this chapter's profile; never trained.
 
         Raises:
             MissingRecordsError: runs without a committed record (listed, with the command).
         """
-        return load_records(grid_configs(profile, self.dataset, list(methods), list(seeds)))
+        return load_records(grid_configs(profile, self.dataset, list(methods), list(seeds), label, **settings))
 
     @staticmethod
     def table(records: dict[str, RunRecord]) -> ReaderTable:

@@ -69,19 +69,30 @@ def _cmd_train(args: argparse.Namespace) -> int:
 
 
 def _cmd_grid(args: argparse.Namespace) -> int:
-    from imbalanced_contrastive.committed import grid_configs, train_grid, write_manifest
+    from imbalanced_contrastive.committed import (
+        GRID_METHODS,
+        benchmark_configs,
+        grid_configs,
+        train_grid,
+        write_manifest,
+    )
 
     overrides = dict(args.set or [])
     if args.device is not None:
         overrides["device"] = args.device
     if args.data_dir is not None:
         overrides["data_dir"] = args.data_dir
+    whole = args.methods is None and not args.set
     try:
-        configs = grid_configs(args.profile, args.dataset, args.methods, args.seeds, **overrides)
+        if whole:  # the benchmark: its methods and the Balanced Softmax stage-2 runs
+            configs = benchmark_configs(args.profile, args.dataset, args.seeds, **overrides)
+        else:
+            configs = grid_configs(args.profile, args.dataset, args.methods or GRID_METHODS, args.seeds, **overrides)
     except ValueError as err:
         print(f"error: {err}", file=sys.stderr)
         return 2
-    print(f"grid: {len(configs)} runs ({len(args.methods)} methods x {len(args.seeds)} seeds), {args.profile} profile")
+    what = "the benchmark's methods and stage-2 variants" if whole else f"{len(args.methods or GRID_METHODS)} methods"
+    print(f"grid: {len(configs)} runs ({what} x {len(args.seeds)} seeds), {args.profile} profile")
     results = Path(args.results) if args.results else None
     try:
         done = train_grid(configs, results=results, runs_root=args.runs_root, allow_dirty=args.allow_dirty)
@@ -181,7 +192,14 @@ def build_parser() -> argparse.ArgumentParser:
     )
     p.add_argument("--profile", choices=PROFILES, default="full")
     p.add_argument("--dataset", default="fmnist", choices=DATASETS)
-    p.add_argument("--methods", nargs="+", default=list(GRID_METHODS), choices=sorted(METHODS), metavar="METHOD")
+    p.add_argument(
+        "--methods",
+        nargs="+",
+        default=None,
+        choices=sorted(METHODS),
+        metavar="METHOD",
+        help=f"default: the benchmark ({', '.join(GRID_METHODS)}, and cl, acl with a Balanced Softmax stage 2)",
+    )
     p.add_argument("--seeds", nargs="+", type=int, default=list(GRID_SEEDS), metavar="SEED")
     p.add_argument("--set", action="append", type=parse_setting, metavar="KEY=VALUE", help="override a setting")
     p.add_argument("--device", default=None, help="auto (default), cpu, cuda, cuda:N")

@@ -63,6 +63,16 @@ GRID_METHODS = ("ce", "focal", "balanced_softmax", "cl", "fcl", "acl", "afcl", "
 GRID_SEEDS = (0, 1, 2)
 """The benchmark's seeds."""
 
+PRIOR_STAGE2_METHODS = ("cl", "acl")
+"""The two-stage methods the benchmark also trains with a Balanced Softmax stage 2 (the
+benchmark chapter's ``prior_stage2``): the experiment that separates representation from classifier."""
+
+PRIOR_STAGE2 = {"stage2_loss": "balanced_softmax"}
+"""What those runs change."""
+
+PRIOR_STAGE2_LABEL = " + Balanced Softmax stage 2"
+"""How their names read (``cl + Balanced Softmax stage 2 seed 0``)."""
+
 
 class MissingRecordsError(FileNotFoundError):
     """Configs of a committed profile have no committed record; the message lists them and the
@@ -241,12 +251,26 @@ def load_records(configs: dict[str, ExperimentConfig]) -> dict[str, RunRecord]:
 
 
 def grid_configs(
-    profile: str, dataset: str, methods: Iterable[str], seeds: Iterable[int], **settings: Any
+    profile: str, dataset: str, methods: Iterable[str], seeds: Iterable[int], label: str = "", **settings: Any
 ) -> dict[str, ExperimentConfig]:
-    """The configs of a grid, ``{"<method> seed <k>": config}``, seeds outer (an interrupted grid has
-    every method of its first seeds)."""
+    """The configs of a grid, ``{"<method><label> seed <k>": config}``, seeds outer (an interrupted grid
+    has every method of its first seeds)."""
     methods, seeds = list(methods), list(seeds)
-    return {f"{m} seed {s}": make_config(m, profile, dataset, seed=s, **settings) for s in seeds for m in methods}
+    return {
+        f"{m}{label} seed {s}": make_config(m, profile, dataset, seed=s, **settings) for s in seeds for m in methods
+    }
+
+
+def benchmark_configs(profile: str, dataset: str, seeds: Iterable[int] = GRID_SEEDS, **settings: Any):
+    """The whole benchmark of a profile, what ``make grid`` trains: :data:`GRID_METHODS` and the
+    Balanced Softmax stage-2 runs of :data:`PRIOR_STAGE2_METHODS`, seed by seed."""
+    out: dict[str, ExperimentConfig] = {}
+    for s in seeds:
+        out.update(grid_configs(profile, dataset, GRID_METHODS, [s], **settings))
+        out.update(
+            grid_configs(profile, dataset, PRIOR_STAGE2_METHODS, [s], PRIOR_STAGE2_LABEL, **settings, **PRIOR_STAGE2)
+        )
+    return out
 
 
 def train_grid(
