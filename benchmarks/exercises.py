@@ -73,9 +73,10 @@ def measure(name: str, spec: dict, seeds: list[int], profile: str, runs_root: Pa
             labels[config.cache_key()] = run
     t0 = time.perf_counter()
     records = run_all(configs, runs_root=runs_root, progress=False)
-    rows = summarize(records.values())
-    for row in rows:  # rows named by the exercise's run names
-        row["label"] = next(labels[r.config["cache_key"]] for r in records.values() if _same(r, row))
+    rows = []
+    for run in spec["runs"]:  # one summary row per run of the exercise, named by the exercise
+        (row,) = summarize([r for r in records.values() if labels[r.config["cache_key"]] == run])
+        rows.append({**row, "label": run})
     first = next(iter(spec["runs"]))
     tests = compare(rows, [(label, first) for label in spec["runs"] if label != first], ["balanced_accuracy", "few"])
     return {
@@ -102,12 +103,6 @@ def measure(name: str, spec: dict, seeds: list[int], profile: str, runs_root: Pa
     }
 
 
-def _same(record, row) -> bool:
-    from imbalanced_contrastive.results_table import run_label
-
-    return run_label(record.config) == row["label"] and int(record.config["seed"]) in row["seeds"]
-
-
 NOTEBOOKS = Path(__file__).resolve().parents[1] / "notebooks"
 MARKER = re.compile(r"(<!-- exercise: (?P<name>[^>]+?) -->\n)(?P<body>.*?)(<!-- /exercise -->)", re.S)
 
@@ -118,8 +113,8 @@ def outcome(name: str, measured: dict) -> str:
     seeds = ", ".join(map(str, next(iter(ex["runs"].values()))["seeds"]))
     metric_names = {"balanced_accuracy": "balanced accuracy", "few": "minority (few) recall"}
     lines = [
-        f"Measured with `benchmarks/exercises.py` ({measured['profile']} profile, seeds {seeds}, release "
-        f"{measured['release']}, {measured['device']}), each change against the chapter's run:",
+        f"Measured with `benchmarks/exercises.py` ({measured['profile']} profile, seeds {seeds}, commit "
+        f"{str(measured['commit'])[:7]}, {measured['device']}), each change against the chapter's run:",
         "",
     ]
     for t in ex["tests"]:
@@ -127,6 +122,19 @@ def outcome(name: str, measured: dict) -> str:
         lines.append(
             f"* {t['run']} against {t['against']}: {metric_names[t['metric']]} {t['difference']:+.1f} points "
             f"({t['verdict']}, Holm {p})."
+        )
+    beyond = [t for t in ex["tests"] if t["verdict"] != "within noise"]
+    lines.append("")
+    if beyond:
+        lines.append(
+            "Beyond the seed noise: "
+            + "; ".join(f"{t['run']} on {metric_names[t['metric']]} ({t['verdict']})" for t in beyond)
+            + "; the other differences are within it."
+        )
+    else:
+        lines.append(
+            "None of these differences is beyond the seed noise (the book's rule): with three seeds the runs cannot "
+            "tell the change from the chapter's run, whichever way the means point."
         )
     return "\n".join(lines) + "\n"
 

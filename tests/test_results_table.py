@@ -141,6 +141,9 @@ def test_run_labels_say_what_a_run_adds():
     )
     assert run_label(_rcl(balance_strength=0.0, feature_scale=1.2247, margin=0.0)) == "BCL + feature scale"
     assert run_label(_rcl(balance_strength=0.0, feature_scale=1.0, margin=0.0)) == "BCL"
+    assert run_label(_rcl(balance_strength=0.0, feature_scale=1.0, margin=0.0, class_averaging=False)) == (
+        "BCL without class-averaging"
+    )
     assert run_label(_rcl(balance_strength=1.0, feature_scale=1.0, margin=0.1)) == "BCL + class balance + margin"
     assert run_label(_rcl()) == "rcl"
 

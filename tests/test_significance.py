@@ -100,3 +100,61 @@ def _stats(rows, label, metric):
 def test_p_values_and_the_rule_read_as_a_reader_reads_them():
     assert format_p(0.0004) == "p < 0.001" and format_p(0.0123) == "p = 0.012"
     assert "Holm" in NOISE_RULE and "Welch" in NOISE_RULE and "0.05" in NOISE_RULE
+
+
+def _run(method, seed, bal, few, seconds=10.0, **config):
+    from imbalanced_contrastive.records import RunRecord
+
+    cfg = {
+        "method": method,
+        "seed": seed,
+        "dataset": "fmnist",
+        "imbalance": "step",
+        "ratio": 10.0,
+        "profile": "quick",
+        "recipe": {"ce": "supervised", "balanced_softmax": "supervised"}.get(method, "bcl"),
+        "loss_params": {},
+        "cache_key": f"{method}-{seed}-{config}",
+        **config,
+    }
+    metrics = {"accuracy": bal, "balanced_accuracy": bal, "many": 0.9, "medium": None, "few": few}
+    return RunRecord(config=cfg, metrics=metrics, wall_time_s=seconds, provenance={"device": "cpu:test"})
+
+
+def test_findings_state_what_the_records_hold():
+    from imbalanced_contrastive.findings import findings
+
+    bal = {"ce": (0.67, 0.66, 0.68), "balanced_softmax": (0.75, 0.76, 0.74), "bcl": (0.76, 0.77, 0.75)}
+    few = {"ce": (0.27, 0.26, 0.28), "balanced_softmax": (0.50, 0.51, 0.49), "bcl": (0.51, 0.52, 0.50)}
+    records = {f"{m} seed {s}": _run(m, s, bal[m][s], few[m][s]) for m in bal for s in range(3)}
+    found = findings(records, baseline="ce", methods_order=list(bal))
+    lines = found.markdown.splitlines()
+    # bcl: mean 0.76, sample std 0.01 -> "76.0 ± 1.0 %"; ce is the lowest, 67.0 ± 1.0 %
+    assert lines[0] == (
+        "* Highest balanced accuracy: **bcl**, 76.0 ± 1.0 %; lowest: ce, 67.0 ± 1.0 % "
+        "(mean ± standard deviation over the seeds)."
+    )
+    assert "Highest minority (*few*) recall: **bcl**, 51.0 ± 1.0 %" in lines[1]
+    # Welch by hand: bcl vs ce, 9 points over sqrt(2 * 0.01**2 / 3); 4 tests corrected together (Holm)
+    raw = {
+        (m, metric): _welch_by_hand(100 * sum(v[m]) / 3, 1.0, 3, 100 * sum(v["ce"]) / 3, 1.0, 3)
+        for m in ("balanced_softmax", "bcl")
+        for metric, v in (("balanced_accuracy", bal), ("few", few))
+    }
+    holm_by_hand = dict(zip(sorted(raw, key=raw.get), [4, 3, 2, 1], strict=True))
+    expected = {}
+    running = 0.0
+    for key in sorted(raw, key=raw.get):
+        running = max(running, holm_by_hand[key] * raw[key])
+        expected[key] = running
+    assert f"bcl (+9.0 points, Holm {format_p(expected[('bcl', 'balanced_accuracy')])})" in lines[2]
+    assert found.facts["above_ce_balanced_accuracy"] == ["balanced_softmax", "bcl"]
+    assert "within noise" in found.markdown  # BCL/RCL/ResCom against Balanced Softmax: +1 point, within noise
+    assert "BCL/RCL/ResCom against Balanced Softmax: 0 of 2 tests beyond noise" in found.markdown
+    assert "Training time held in the records: 90 s for 9 runs (10 to 10 s each) on cpu:test" in found.markdown
+    assert found.facts["best"] == "bcl" and found.facts["best_balanced_accuracy"] == pytest.approx(0.76)
+    one = findings({"ce": _run("ce", 0, 0.6, 0.2), "bcl": _run("bcl", 0, 0.7, 0.4)})
+    assert "One seed per run" in one.markdown and "Holm" not in one.markdown
+    assert one.markdown.startswith("* Highest balanced accuracy: **bcl**, 70.0 %; lowest: ce, 60.0 % (one seed).")
+    with pytest.raises(ValueError, match="one dataset and profile"):
+        findings({"a": _run("ce", 0, 0.6, 0.2), "b": _run("ce", 1, 0.6, 0.2, profile="smoke")})

@@ -220,7 +220,7 @@ def write_execution_statistics(root: Path | None = None, output_dir: Path | None
     root = root or ROOT
     out = output_dir or root / GENERATED_DIR
     lines = [
-        "| chapter | profile | executed (UTC) | run time | reading time |",
+        "| chapter | run time | reading time | profile | executed (UTC) |",
         "|---|---|---|---|---|",
     ]
     total = 0.0
@@ -247,10 +247,10 @@ def write_execution_statistics(root: Path | None = None, output_dir: Path | None
         words = chapter_words(root / "notebooks" / name)
         reading = max(1, round(words / WORDS_PER_MINUTE))
         lines.append(
-            f"| {{doc}}`{title} </_generated/{Path(name).stem}>` | `{profile}` | {when} | {seconds:,.0f} s | "
-            f"about {reading} min ({words:,} words) |"
+            f"| {{doc}}`{title} </_generated/{Path(name).stem}>` | {seconds:,.0f} s | about {reading} min "
+            f"({words:,} words) | `{profile}` | {when} |"
         )
-    lines.append(f"| **all chapters** | | | **{total:,.0f} s** ({total / 60:.1f} min) | |")
+    lines.append(f"| **all chapters** | **{total:,.0f} s** ({total / 60:.1f} min) | | | |")
     target = out / "execution_statistics.md"
     target.write_text("\n".join(lines) + "\n")
     return target

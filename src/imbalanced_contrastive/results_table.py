@@ -258,7 +258,8 @@ def run_label(config: dict) -> str:
     if method == "rcl":
         on = [name for key, off, name in RCL_PARTS if params.get(key, defaults.get(key)) != off]
         if len(on) < len(RCL_PARTS):
-            return "BCL" + "".join(f" + {name}" for name in on)
+            averaging = "" if params.get("class_averaging", True) else " without class-averaging"
+            return "BCL" + "".join(f" + {name}" for name in on) + averaging
     changed = {k: v for k, v in sorted(params.items()) if k in defaults and v != defaults[k]}
     parts = [
         f"{SHORT.get(k, k)}={v:.6g}" if isinstance(v, float) else f"{SHORT.get(k, k)}={v}" for k, v in changed.items()
