@@ -170,8 +170,9 @@ class _Supervised(Recipe):
         return SupervisedTask(self.encoder(config), len(counts), self.loss(config, counts)).to(device)
 
 
-STAGE2_FIELDS = ("classifier_epochs", "classifier_lr", "stage2_loss", "stage2_gamma")
-"""The settings only the two-stage recipe's stage 2 reads."""
+STAGE2_FIELDS = ("classifier_epochs", "classifier_lr", "stage2_loss", "stage2_gamma", "embed_points")
+"""The settings that leave a two-stage run's stage 1 unchanged: those only its stage 2 reads, and
+the size of the test-embedding sample kept in the record."""
 
 
 def stage1_key(config: ExperimentConfig) -> str:
