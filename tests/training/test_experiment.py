@@ -51,6 +51,7 @@ def test_runs_that_differ_in_stage_2_share_stage_1_and_match_a_whole_run(tmp_pat
     prior = make_config("cl", "smoke", stage2_loss="balanced_softmax")
     assert stage1_key(plain) == stage1_key(prior) and plain.cache_key() != prior.cache_key()
     assert stage1_key(make_config("cl", "smoke", temperature=0.2)) != stage1_key(plain)
+    assert stage1_key(make_config("cl", "smoke", embed_points=50, stage2_loss="balanced_softmax")) == stage1_key(plain)
     shared = tmp_path / "shared"
     run_experiment(plain, runs_root=shared, progress=False)
     assert (shared / "stage1" / f"{stage1_key(plain)}.pt").is_file()
