@@ -85,5 +85,5 @@ def test_comparison_frame_reports_differences_and_verdicts():
 
     frame = comparison_frame([row("ce", 0.67, 0.27), row("bcl", 0.76, 0.50), row("focal", 0.675, 0.275)], "ce").frame
     assert list(frame.index) == ["bcl", "focal"]
-    assert frame.loc["bcl", "few Δ"] == "+23.0" and frame.loc["bcl", "few vs ce"].startswith("above (Holm p")
-    assert frame.loc["focal", "balanced acc. vs ce"].startswith("within noise")
+    assert frame.loc["bcl", "few vs ce"].startswith("+23.0 (above, Holm p")
+    assert frame.loc["focal", "balanced acc. vs ce"].startswith("+0.5 (within noise")

@@ -167,8 +167,10 @@ def test_reader_tables_drop_equal_and_empty_columns_and_say_so():
     assert list(summary.frame.columns) == ["seeds", "balanced acc. %", "few %", "many %"]
     assert summary.frame.loc["bcl", "balanced acc. %"] == "51.0 ± 1.0"
     comparison = comparison_frame(rows, "ce")
-    assert list(comparison.frame.index) == ["bcl"] and comparison.frame.loc["bcl", "balanced acc. vs ce"].startswith(
-        "above (Holm p"
+    assert (
+        list(comparison.frame.index) == ["bcl"]
+        and comparison.frame.loc["bcl", "balanced acc. vs ce"].startswith("+")
+        and "(above, Holm p" in comparison.frame.loc["bcl", "balanced acc. vs ce"]
     )
     assert "Holm" in comparison.notes[0] and "Welch" in comparison.notes[1]
 

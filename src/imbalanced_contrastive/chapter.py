@@ -266,7 +266,8 @@ def embedding_frame(records: dict[str, RunRecord], k: int = 10) -> ReaderTable:
 
 
 def _verdict(c) -> str:
-    return f"{c.verdict} (Holm {format_p(c.p_holm)})"
+    """A test in one cell: the difference in points, the verdict and the corrected p-value."""
+    return f"{c.difference:+.1f} ({c.verdict}, Holm {format_p(c.p_holm)})"
 
 
 def comparison_frame(
@@ -282,16 +283,14 @@ def comparison_frame(
     columns: dict[str, dict] = {}
     for c in tests:
         label = METRIC_LABELS[c.metric].removesuffix(" %")
-        entry = columns.setdefault(c.label, {})
-        entry[f"{label} Δ"] = f"{c.difference:+.1f}"
-        entry[f"{label} vs {baseline}"] = _verdict(c)
+        columns.setdefault(c.label, {})[f"{label} vs {baseline}"] = _verdict(c)
     frame = pd.DataFrame.from_dict(columns, orient="index")
     frame.index.name = "run"
     return ReaderTable(
         frame,
         [
-            f"Δ: the difference from {baseline} in points of %, over the seeds; {len(tests)} tests, corrected "
-            "together. " + NOISE_RULE,
+            f"Each cell: the difference from {baseline} in points of % (mean over the seeds), the verdict and "
+            f"the corrected p-value; {len(tests)} tests, corrected together. " + NOISE_RULE,
             WELCH,
         ],
     )
@@ -315,16 +314,14 @@ def family_frame(
     entries: dict[tuple[str, str, str], dict] = {}
     for c in tests:
         label = METRIC_LABELS[c.metric].removesuffix(" %")
-        entry = entries.setdefault((family[(c.label, c.against)], c.label, c.against), {})
-        entry[f"{label} Δ"] = f"{c.difference:+.1f}"
-        entry[label] = _verdict(c)
+        entries.setdefault((family[(c.label, c.against)], c.label, c.against), {})[label] = _verdict(c)
     frame = pd.DataFrame([{"comparison": f, "run": a, "against": b, **e} for (f, a, b), e in entries.items()])
     if not frame.empty:
         frame = frame.set_index(["comparison", "run", "against"])
     return ReaderTable(
         frame,
         [
-            f"Δ: the run minus the one it is compared with, in points of %; {len(tests)} tests, corrected together. "
-            + NOISE_RULE
+            "Each cell: the run minus the one it is compared with, in points of % (mean over the seeds), the "
+            f"verdict and the corrected p-value; {len(tests)} tests, corrected together. " + NOISE_RULE
         ],
     )
