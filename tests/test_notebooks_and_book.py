@@ -378,7 +378,8 @@ def test_tables_have_one_row_per_experiment(smoke_book):
     assert {r["seeds"] for r in bench} == {"0 1 2"}, "every method's row holds all its seeds"
     page = (root / "book" / "_generated" / "06_benchmark.ipynb").read_text()  # the executed chapter, outputs included
     assert "balanced acc. vs ce" in page and "few vs ce" in page, "the benchmark tests its differences"
-    assert any(v in page for v in ("within noise (p ", "above (p ", "below (p ")), "each difference gets a verdict"
+    verdicts = ("(within noise, Holm p", "(above, Holm p", "(below, Holm p")
+    assert any(v in page for v in verdicts), "each difference gets a verdict and a corrected p-value"
 
 
 def test_the_book_builds_from_a_checkout_with_the_library_installed(tmp_path, real_fmnist_dir):
