@@ -404,7 +404,7 @@ def compare_with(rows: list[dict], baseline: str, metric: str = "few", level: fl
     Raises:
         ValueError: ``metric`` is unknown, or no row of ``baseline`` has two or more seeds.
     """
-    from imbalanced_contrastive.significance import holm, testable, welch_p
+    from imbalanced_contrastive.significance import compare, testable
 
     if metric not in METRICS:
         raise ValueError(f"metric must be one of {METRICS}; got {metric!r}")
@@ -417,31 +417,23 @@ def compare_with(rows: list[dict], baseline: str, metric: str = "few", level: fl
             f"methods present: {sorted({r['method'] for r in rows})}"
         )
     out = []
-    for row in rows:
-        base = bases.get(_data_of(row))
-        if base is None or row is base or not testable(row, metric):
-            continue
-        p = welch_p(
-            *(row[f"{metric}_mean"], row[f"{metric}_std"], len(row["seeds"])),
-            *(base[f"{metric}_mean"], base[f"{metric}_std"], len(base["seeds"])),
-        )
-        out.append(
-            {
-                "method": row["method"],
-                "settings": row["settings"],
-                "label": row.get("label", row["method"]),
-                "difference": round(100 * (row[f"{metric}_mean"] - base[f"{metric}_mean"]), 1),
-                "p_value": p,
-                "data": _data_of(row),
-            }
-        )
-    for data in {r["data"] for r in out}:
-        same = [r for r in out if r["data"] == data]
-        for r, ph in zip(same, holm([r["p_value"] for r in same]), strict=True):
-            r["p_holm"] = ph
-            r["verdict"] = "within noise" if ph >= level else ("above" if r["difference"] > 0 else "below")
-    for r in out:
-        del r["data"]
+    for data, base in bases.items():  # one Holm family per dataset and profile
+        same = {r.get("label") or r["method"]: r for r in rows if _data_of(r) == data}
+        against = base.get("label") or base["method"]
+        for c in compare(same.values(), [(label, against) for label in same if label != against], [metric]):
+            row = same[c.label]
+            verdict = "within noise" if c.p_holm >= level else ("above" if c.difference > 0 else "below")
+            out.append(
+                {
+                    "method": row["method"],
+                    "settings": row["settings"],
+                    "label": c.label,
+                    "difference": round(c.difference, 1),
+                    "p_value": c.p,
+                    "p_holm": c.p_holm,
+                    "verdict": verdict,
+                }
+            )
     return out
 
 
