@@ -144,7 +144,8 @@ def test_chapter_runs_on_a_fresh_colab_runtime(chapter, colab_site, fmnist_mirro
 def test_benchmark_in_the_full_profile_fetches_the_committed_records(colab_site, fmnist_mirror, tmp_path):
     """A CPU-only runtime opening the benchmark in the ``full`` profile: the committed records of the
     release are downloaded (and checked), nothing is trained, and the results show in under a minute."""
-    from imbalanced_contrastive.committed import GRID_METHODS, GRID_SEEDS, benchmark_configs, read_manifest
+    from imbalanced_contrastive.committed import read_manifest
+    from imbalanced_contrastive.grid import GRID_METHODS, GRID_SEEDS, benchmark_configs
 
     mirror, md5 = fmnist_mirror
     proc, requests, home, out, seconds = _run_as_colab("06_benchmark", "full", colab_site, mirror, md5, tmp_path)

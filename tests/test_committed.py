@@ -14,6 +14,7 @@ from conftest import REPO, seconds_until
 from localhttp import serve
 
 import imbalanced_contrastive.committed as committed
+import imbalanced_contrastive.grid as grid
 from imbalanced_contrastive.chapter import Chapter
 from imbalanced_contrastive.records import CorruptRecordError, RunRecord
 from imbalanced_contrastive.training.config import make_config
@@ -58,8 +59,8 @@ def test_full_profile_is_the_whole_step_imbalanced_set_with_minorities_few():
 
 
 def _smoke_grid(results: Path, methods=("ce",), seeds=(0,)) -> dict[str, str]:
-    configs = committed.grid_configs("smoke", "fmnist", methods, seeds)
-    return committed.train_grid(configs, results=results, allow_dirty=True)
+    configs = grid.grid_configs("smoke", "fmnist", methods, seeds)
+    return grid.train_grid(configs, results=results, allow_dirty=True)
 
 
 def test_grid_writes_compact_records_and_keeps_finished_ones(results, real_fmnist_dir, capsys):
@@ -86,11 +87,11 @@ def test_grid_writes_compact_records_and_keeps_finished_ones(results, real_fmnis
 def test_grid_refuses_a_dirty_tree(results, monkeypatch):
     monkeypatch.setattr("imbalanced_contrastive.provenance.git_commit", lambda start=None: "abc-dirty")
     with pytest.raises(RuntimeError, match="uncommitted changes"):
-        committed.train_grid(committed.grid_configs("smoke", "fmnist", ["ce"], [0]), results=results)
+        grid.train_grid(grid.grid_configs("smoke", "fmnist", ["ce"], [0]), results=results)
 
 
 def test_missing_records_are_listed_with_the_commands(results):
-    configs = committed.grid_configs("full", "fmnist", ["ce", "acl"], [0])
+    configs = grid.grid_configs("full", "fmnist", ["ce", "acl"], [0])
     configs["ACL η=10"] = make_config("acl", "full", eta=10.0)
     with pytest.raises(committed.MissingRecordsError) as err:
         committed.load_records(configs)
@@ -178,7 +179,7 @@ def test_benchmark_chapter_in_the_full_profile_loads_in_seconds_and_trains_nothi
     seconds = time.perf_counter() - t0
     assert not list(runs.rglob("record.json")) and not list(runs.rglob("checkpoint*")), "the full profile trained"
     text = json.dumps(nb["cells"], ensure_ascii=False)
-    from imbalanced_contrastive.committed import benchmark_configs
+    from imbalanced_contrastive.grid import benchmark_configs
 
     n = len(benchmark_configs("full", "fmnist"))
     assert f"{n} committed records loaded (full profile · {n} runs · seeds 0, 1, 2" in text

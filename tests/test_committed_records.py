@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 from conftest import REPO
 
-from imbalanced_contrastive import committed
+from imbalanced_contrastive import committed, grid
 from imbalanced_contrastive.records import EMBEDDING_FILE, RunRecord
 from imbalanced_contrastive.training.config import make_config
 
@@ -24,10 +24,10 @@ def _folder(path) -> str:
 
 def test_the_full_grid_is_committed():
     folders = {_folder(p) for p in RECORDS}
-    wanted = {f"fmnist/full/{m}/seed{s}" for m in committed.GRID_METHODS for s in committed.GRID_SEEDS}
+    wanted = {f"fmnist/full/{m}/seed{s}" for m in grid.GRID_METHODS for s in grid.GRID_SEEDS}
     assert wanted <= folders, f"missing committed records {sorted(wanted - folders)}; make them with `make grid`"
-    whole = committed.benchmark_configs("full", "fmnist")
-    assert len(whole) == (len(committed.GRID_METHODS) + len(committed.PRIOR_STAGE2_METHODS)) * len(committed.GRID_SEEDS)
+    whole = grid.benchmark_configs("full", "fmnist")
+    assert len(whole) == (len(grid.GRID_METHODS) + len(grid.PRIOR_STAGE2_METHODS)) * len(grid.GRID_SEEDS)
     missing = [name for name, config in whole.items() if not (RESULTS / committed.run_folder(config)).is_dir()]
     assert not missing, f"the benchmark's runs without a committed record: {missing}; make them with `make grid`"
 
@@ -90,7 +90,7 @@ def test_readme_states_what_the_committed_records_show():
     """The README's full-profile numbers are the committed records' (a remade grid must update them)."""
     from imbalanced_contrastive.results_table import summarize
 
-    grid = [RunRecord.load(f) for f in RECORDS if _folder(f).split("/")[2] in committed.GRID_METHODS]
+    grid = [RunRecord.load(f) for f in RECORDS if _folder(f).split("/")[2] in grid.GRID_METHODS]
     rows = [r for r in summarize(grid) if r["profile"] == "full"]
     best = max(rows, key=lambda r: r["balanced_accuracy_mean"])
     readme = (REPO / "README.md").read_text()

@@ -17,8 +17,9 @@ from typing import Any
 
 import matplotlib.pyplot as plt
 
-from imbalanced_contrastive.committed import GRID_SEEDS, grid_configs, load_records
+from imbalanced_contrastive.committed import load_records
 from imbalanced_contrastive.findings import Findings, findings
+from imbalanced_contrastive.grid import GRID_SEEDS, grid_configs
 from imbalanced_contrastive.records import RunRecord
 from imbalanced_contrastive.results_table import (
     EQUAL_BECAUSE,

@@ -69,13 +69,8 @@ def _cmd_train(args: argparse.Namespace) -> int:
 
 
 def _cmd_grid(args: argparse.Namespace) -> int:
-    from imbalanced_contrastive.committed import (
-        GRID_METHODS,
-        benchmark_configs,
-        grid_configs,
-        train_grid,
-        write_manifest,
-    )
+    from imbalanced_contrastive.committed import write_manifest
+    from imbalanced_contrastive.grid import GRID_METHODS, GRID_SEEDS, committed_grid, grid_configs, train_grid
 
     overrides = dict(args.set or [])
     if args.device is not None:
@@ -84,14 +79,16 @@ def _cmd_grid(args: argparse.Namespace) -> int:
         overrides["data_dir"] = args.data_dir
     whole = args.methods is None and not args.set
     try:
-        if whole:  # the benchmark: its methods and the Balanced Softmax stage-2 runs
-            configs = benchmark_configs(args.profile, args.dataset, args.seeds, **overrides)
+        if whole:  # the benchmark (its methods and the Balanced Softmax stage-2 runs) and every chapter's runs
+            configs = committed_grid(args.profile, args.dataset, **overrides)
+            if list(args.seeds) != list(GRID_SEEDS):
+                configs = {k: c for k, c in configs.items() if c.seed in args.seeds}
         else:
             configs = grid_configs(args.profile, args.dataset, args.methods or GRID_METHODS, args.seeds, **overrides)
     except ValueError as err:
         print(f"error: {err}", file=sys.stderr)
         return 2
-    what = "the benchmark's methods and stage-2 variants" if whole else f"{len(args.methods or GRID_METHODS)} methods"
+    what = "the benchmark and every chapter's runs" if whole else f"{len(args.methods or GRID_METHODS)} methods"
     print(f"grid: {len(configs)} runs ({what} x {len(args.seeds)} seeds), {args.profile} profile")
     results = Path(args.results) if args.results else None
     try:
@@ -181,7 +178,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     p.add_argument("--no-cache", action="store_true", help="train even if an identical run is cached")
     p.set_defaults(func=_cmd_train)
-    from imbalanced_contrastive.committed import GRID_METHODS, GRID_SEEDS
+    from imbalanced_contrastive.grid import GRID_METHODS, GRID_SEEDS
 
     p = sub.add_parser(
         "grid",
@@ -198,7 +195,8 @@ def build_parser() -> argparse.ArgumentParser:
         default=None,
         choices=sorted(METHODS),
         metavar="METHOD",
-        help=f"default: the benchmark ({', '.join(GRID_METHODS)}, and cl, acl with a Balanced Softmax stage 2)",
+        help=f"default: everything the profile commits: the benchmark ({', '.join(GRID_METHODS)}, and cl, acl with a "
+        "Balanced Softmax stage 2) and every chapter's runs",
     )
     p.add_argument("--seeds", nargs="+", type=int, default=list(GRID_SEEDS), metavar="SEED")
     p.add_argument("--set", action="append", type=parse_setting, metavar="KEY=VALUE", help="override a setting")

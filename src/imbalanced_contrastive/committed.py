@@ -1,7 +1,8 @@
 """Committed run records: runs trained once, committed under ``results/`` and loaded by everyone.
 
-The ``full`` profile's benchmark grid (and, where a GPU made them, ``paper`` runs) is trained once by
-``make grid`` (:func:`train_grid`) and committed as ``results/<dataset>/<profile>/<run>/seed<k>/``
+Everything a committed profile shows (the benchmark and every chapter's runs:
+:mod:`imbalanced_contrastive.grid`) is trained once by ``make grid``
+(:func:`~imbalanced_contrastive.grid.train_grid`) and committed as ``results/<dataset>/<profile>/<run>/seed<k>/``
 with ``record.json`` and a compact ``embeddings.npz`` (float16, at most ``embed_points`` test
 images, their row indices and the model's predictions). ``<run>`` is the method's name when the run
 has the profile's settings, else the method and a short hash of what differs (:func:`run_folder`).
@@ -27,7 +28,6 @@ import json
 import os
 import urllib.error
 import urllib.request
-from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
@@ -55,25 +55,6 @@ GRID_COMMAND = "python -m imbalanced_contrastive grid --profile {profile}"
 
 RESERVED = ("recipe", "loss", "cache_key", "world_size", "notes")
 """Keys of a record's config that the library adds to the config's fields."""
-
-
-GRID_METHODS = ("ce", "focal", "balanced_softmax", "cl", "fcl", "acl", "afcl", "bcl", "rcl", "rescom")
-"""The benchmark's methods (the benchmark chapter's ``methods``): what ``make grid`` trains."""
-
-GRID_SEEDS = (0, 1, 2)
-"""The benchmark's seeds."""
-
-PRIOR_STAGE2_METHODS = ("cl", "acl")
-"""The two-stage methods the benchmark also trains with a Balanced Softmax stage 2 (the
-benchmark chapter's ``prior_stage2``): the experiment that separates representation from classifier."""
-
-PRIOR_STAGE2 = {"stage2_loss": "balanced_softmax", "embed_points": 100}
-"""What those runs change: the stage-2 loss, and a smaller embedding sample (their encoder is the
-plain run's, whose record holds the full sample; this keeps ``results/`` small). Neither touches
-stage 1, which they share with the plain run (:data:`~imbalanced_contrastive.training.recipes.STAGE2_FIELDS`)."""
-
-PRIOR_STAGE2_LABEL = " + Balanced Softmax stage 2"
-"""How their names read (``cl + Balanced Softmax stage 2 seed 0``)."""
 
 
 class MissingRecordsError(FileNotFoundError):
@@ -250,92 +231,3 @@ def load_records(configs: dict[str, ExperimentConfig]) -> dict[str, RunRecord]:
             f"the benchmark grid of a profile: {whole}; or train them here with the chapter's parameter train=True."
         )
     return out
-
-
-def grid_configs(
-    profile: str, dataset: str, methods: Iterable[str], seeds: Iterable[int], label: str = "", **settings: Any
-) -> dict[str, ExperimentConfig]:
-    """The configs of a grid, ``{"<method><label> seed <k>": config}``, seeds outer (an interrupted grid
-    has every method of its first seeds)."""
-    methods, seeds = list(methods), list(seeds)
-    return {
-        f"{m}{label} seed {s}": make_config(m, profile, dataset, seed=s, **settings) for s in seeds for m in methods
-    }
-
-
-def benchmark_configs(profile: str, dataset: str, seeds: Iterable[int] = GRID_SEEDS, **settings: Any):
-    """The whole benchmark of a profile, what ``make grid`` trains: :data:`GRID_METHODS` and the
-    Balanced Softmax stage-2 runs of :data:`PRIOR_STAGE2_METHODS`, seed by seed."""
-    out: dict[str, ExperimentConfig] = {}
-    for s in seeds:
-        out.update(grid_configs(profile, dataset, GRID_METHODS, [s], **settings))
-        out.update(
-            grid_configs(profile, dataset, PRIOR_STAGE2_METHODS, [s], PRIOR_STAGE2_LABEL, **settings, **PRIOR_STAGE2)
-        )
-    return out
-
-
-def train_grid(
-    configs: dict[str, ExperimentConfig],
-    results: Path | None = None,
-    runs_root: Path | None = None,
-    allow_dirty: bool = False,
-) -> dict[str, str]:
-    """Train the configs that have no record under ``results`` and commit-ready copies of their records.
-
-    Resumable: a run whose record is in ``results`` with the config's settings is kept; an
-    interrupted run resumes from its checkpoints in the runs folder. One progress line per run.
-
-    Args:
-        configs: from :func:`grid_configs`.
-        results: the results folder (default :func:`results_root`).
-        runs_root: the runs folder of the training (default the shared one).
-        allow_dirty: write records made from a source tree with uncommitted changes (they may not
-            be committed: the test of the committed records refuses them).
-
-    Returns:
-        ``{name: "kept" | "trained"}``.
-
-    Raises:
-        RuntimeError: the source tree has uncommitted changes and ``allow_dirty`` is false.
-    """
-    import time
-
-    from imbalanced_contrastive.provenance import git_commit
-    from imbalanced_contrastive.training.runner import run_experiment
-
-    root = Path(results) if results is not None else results_root()
-    commit = git_commit()
-    if commit is not None and commit.endswith("-dirty") and not allow_dirty:
-        raise RuntimeError(
-            "the source tree has uncommitted changes: records for results/ are made from a clean commit "
-            "(commit or stash them, or pass --allow-dirty for records you will not commit)"
-        )
-    done: dict[str, str] = {}
-    for i, (name, config) in enumerate(configs.items(), start=1):
-        target = root / run_folder(config)
-        kept = None
-        if (target / RECORD_FILE).is_file():
-            try:
-                kept = RunRecord.load(target)
-            except CorruptRecordError:
-                kept = None
-        if kept is not None and not differences(settings_of(kept.config), settings_of(config)):
-            done[name] = "kept"
-            print(f"grid {i}/{len(configs)} {name}: kept {target}", flush=True)
-            continue
-        t0 = time.perf_counter()
-        record = run_experiment(config, runs_root=runs_root, progress=False)
-        if str(record.provenance.get("git_commit")).endswith("-dirty") and not allow_dirty:
-            # cached in the runs folder from a tree with uncommitted changes: trained again
-            record = run_experiment(config, cache=False, runs_root=runs_root, progress=False)
-        record.provenance["overrides"] = overrides_of(config)  # what the grid's --set changed (the test remakes it)
-        record.save(target, embedding_dtype="float16")
-        done[name] = "trained"
-        print(
-            f"grid {i}/{len(configs)} {name}: trained in {time.perf_counter() - t0:.0f} s, balanced accuracy "
-            f"{100 * record.metrics['balanced_accuracy']:.1f} %, few {100 * (record.metrics.get('few') or 0):.1f} % "
-            f"-> {target}",
-            flush=True,
-        )
-    return done
