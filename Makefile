@@ -7,7 +7,7 @@ VENV ?= .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 FMNIST_DIR := /usr/share/datasets/fashion-mnist
-PROFILE ?= quick
+PROFILE ?= full
 PYTEST_ARGS ?=
 
 .PHONY: setup data browser test book notebooks execute lint format clean device-check colab-chapters grid

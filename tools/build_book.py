@@ -58,7 +58,7 @@ NOTEBOOKS = [
 
 
 def execute_notebooks(
-    profile: str = "quick",
+    profile: str = "full",
     root: Path | None = None,
     output_dir: Path | None = None,
     names: list[str] | None = None,
@@ -357,7 +357,12 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(
         prog="python tools/build_book.py", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
-    parser.add_argument("--profile", default="quick", help="smoke | quick | full | paper (default: quick)")
+    parser.add_argument(
+        "--profile",
+        default="full",
+        help="full (default: the committed records, nothing trained on a CPU) | quick (trains every run on a CPU) "
+        "| smoke | paper",
+    )
     parser.add_argument(
         "--train",
         action="store_true",

@@ -17,9 +17,9 @@ from typing import Any
 
 import matplotlib.pyplot as plt
 
-from imbalanced_contrastive.committed import load_records
-from imbalanced_contrastive.findings import Findings, findings
-from imbalanced_contrastive.grid import GRID_SEEDS, grid_configs
+from imbalanced_contrastive.committed import MissingRecordsError, load_records
+from imbalanced_contrastive.findings import Findings, findings, name_stem, named_rows
+from imbalanced_contrastive.grid import GRID_SEEDS, ChapterRuns, chapter_configs, grid_configs
 from imbalanced_contrastive.records import RunRecord
 from imbalanced_contrastive.results_table import (
     EQUAL_BECAUSE,
@@ -44,6 +44,48 @@ from imbalanced_contrastive.training.profiles import COMMITTED_PROFILES, check_p
 from imbalanced_contrastive.training.runner import run_all
 from imbalanced_contrastive.viz import show_figure
 
+TRAIN_CHOICES = ("auto", True, False)
+"""A chapter's ``train`` parameter: ``"auto"`` (train on a CUDA device, load the committed records
+on a CPU), ``True`` (train here) or ``False`` (load)."""
+
+
+def decide_training(train: bool | str, profile: str, device: str | None = "auto") -> tuple[bool, str]:
+    """Whether a chapter trains its runs, and why, in one sentence for the reader.
+
+    In the ``smoke`` and ``quick`` profiles a chapter always trains (its runs are small and cached);
+    in a committed profile (``full``, ``paper``) ``train="auto"`` trains where the device is CUDA
+    (``device="auto"`` with a GPU, or ``"cuda"``) and loads the committed records elsewhere.
+
+    Raises:
+        ValueError: ``train`` is not one of :data:`TRAIN_CHOICES` (named, with the allowed values).
+    """
+    if not (train == "auto" or train is True or train is False):
+        raise ValueError(f"train must be one of 'auto', True or False; got {train!r}")
+    if check_profile(profile) not in COMMITTED_PROFILES:
+        return True, f"The {profile} profile trains its runs here (cached in the runs folder: a re-run loads them)."
+    if train is True:
+        return True, (
+            f"train=True: this chapter trains its {profile}-profile runs here, into the runs folder (never into "
+            "results/), and then compares them with the committed records of the same configs."
+        )
+    if train is False:
+        return False, f"train=False: this chapter loads the committed records of the {profile} profile."
+    import torch
+
+    base = (device or "auto").split(":")[0]
+    on_gpu = base == "cuda" or (base == "auto" and torch.cuda.is_available())
+    if on_gpu:
+        return True, (
+            f"train='auto' on a CUDA device: this chapter trains its {profile}-profile runs on the GPU, into the runs "
+            "folder, and then compares them with the committed records of the same configs (set train=False to "
+            "load the committed records instead)."
+        )
+    return False, (
+        f"train='auto' without a CUDA device: this chapter loads the committed records of the {profile} profile "
+        "(trained once by make grid); set train=True to train them here instead (the time the records took is "
+        "printed below)."
+    )
+
 
 class Chapter:
     """One chapter's runs and figures.
@@ -54,14 +96,15 @@ class Chapter:
         dataset: the dataset every run of the chapter uses.
         output_dir: where figures (and tables) go.
         datasets: the datasets the chapter is written for (``None``: any).
-        train: in the committed profiles (``full``, ``paper``), train the configs (into the runs
-            folder) instead of loading their committed records.
+        train: ``"auto"``, ``True`` or ``False`` (:func:`decide_training`): in the committed
+            profiles (``full``, ``paper``), whether to train the configs (into the runs folder) or
+            load their committed records; ``"auto"`` trains on a CUDA device only.
         **settings: settings every run shares (config fields or loss parameters); ``None`` values
             keep the profile's value, so notebook parameters left at ``None`` can be passed as they are.
 
     Raises:
-        ValueError: an unknown profile, or a dataset the chapter is not written for (before
-            anything runs).
+        ValueError: an unknown profile or ``train`` value, or a dataset the chapter is not written
+            for (before anything runs).
     """
 
     def __init__(
@@ -71,43 +114,79 @@ class Chapter:
         dataset: str = "fmnist",
         output_dir: str | Path = ".",
         datasets: tuple[str, ...] | None = None,
-        train: bool = False,
+        train: bool | str = "auto",
         **settings: Any,
     ) -> None:
-        if not isinstance(train, bool):
-            raise ValueError(f"train must be True or False; got {train!r}")
         if datasets is not None and dataset not in datasets:
             raise ValueError(f"dataset must be one of {datasets} in this chapter; got {dataset!r}")
-        self.name, self.profile, self.dataset, self.train = name, check_profile(profile), dataset, train
         self.settings = overrides_from(**settings)
+        self.train, self.why = decide_training(train, profile, self.settings.get("device", "auto"))
+        self.name, self.profile, self.dataset = name, check_profile(profile), dataset
         self.output_dir = Path(output_dir)
         self.figures = self.output_dir / "figures" / name
         self.figures.mkdir(parents=True, exist_ok=True)
+        self.committed_records: dict[str, RunRecord] | None = None
+        if self.profile in COMMITTED_PROFILES:
+            print(self.why)
+
+    @property
+    def seeds(self) -> tuple[int, ...]:
+        """The seeds of the chapter's runs: :data:`~imbalanced_contrastive.grid.GRID_SEEDS` in a
+        committed profile, else the one ``seed`` setting (default 0)."""
+        if self.profile in COMMITTED_PROFILES:
+            return GRID_SEEDS
+        return (int(self.settings.get("seed", 0)),)
 
     def config(self, method: str, **settings: Any) -> ExperimentConfig:
         """The config of ``method`` with the chapter's settings and ``settings`` (``None`` values
         skipped); validated, so a wrong value fails here, before anything trains."""
         return make_config(method, self.profile, self.dataset, **{**self.settings, **overrides_from(**settings)})
 
+    def configs(self, runs: ChapterRuns) -> dict[str, ExperimentConfig]:
+        """The configs of the chapter's runs (:mod:`imbalanced_contrastive.grid`: the one definition
+        the grid and the tests use), ``{"<label> seed <k>": config}`` over :attr:`seeds`."""
+        own = {k: v for k, v in self.settings.items() if k != "seed"}
+        return chapter_configs(runs, self.profile, self.dataset, self.seeds, **own)
+
     @property
     def loads_committed(self) -> bool:
-        """Whether :meth:`run` loads committed records (a committed profile, ``train=False``)."""
+        """Whether :meth:`run` loads committed records (a committed profile, not training)."""
         return self.profile in COMMITTED_PROFILES and not self.train
 
     def run(self, configs: dict[str, ExperimentConfig]) -> dict[str, RunRecord]:
         """Every config's record, ``{name: record}`` in order: trained (or loaded from the shared
-        runs folder) in the ``smoke`` and ``quick`` profiles or with ``train=True``; the committed
-        records otherwise.
+        runs folder) in the ``smoke`` and ``quick`` profiles or when training; the committed
+        records otherwise. Training in a committed profile also loads the committed records of the
+        same configs where they exist (:meth:`reproduction` compares them).
 
         Raises:
-            MissingRecordsError: (committed profiles) configs without a committed record, listed
-                with the command that makes them; nothing is trained.
+            MissingRecordsError: (committed profiles, not training) configs without a committed
+                record, listed with the command that makes them; nothing is trained.
         """
         if self.loads_committed:
             records = load_records(configs)
-            print(f"{len(records)} committed records loaded ({describe_records(records)}); nothing was trained")
+            took = sum(float(r.wall_time_s) for r in records.values())
+            print(
+                f"{len(records)} committed records loaded ({describe_records(records)}); nothing was trained. "
+                f"Training them took {took / 60:.0f} min on {_devices(records)} (train=True trains them here)."
+            )
             return records
-        return run_all(configs)
+        records = run_all(configs)
+        if self.profile in COMMITTED_PROFILES:
+            try:
+                self.committed_records = load_records(configs)
+            except MissingRecordsError as err:
+                print(f"no committed records to compare with: {str(err).splitlines()[0]}")
+        return records
+
+    def reproduction(self, records: dict[str, RunRecord]) -> ReaderTable | None:
+        """When this chapter trained in a committed profile: its runs beside the committed records
+        of the same configs, and whether each differs beyond the seed noise
+        (:func:`reproduction_frame`); ``None`` (nothing shown) when it loaded them or trained in
+        another profile."""
+        if not self.train or self.committed_records is None:
+            return None
+        return reproduction_frame(records, self.committed_records)
 
     def committed(
         self,
@@ -129,8 +208,11 @@ class Chapter:
     @staticmethod
     def table(records: dict[str, RunRecord]) -> ReaderTable:
         """A reader's table of named runs: balanced accuracy, few, many (in %), time
-        (:func:`~imbalanced_contrastive.results_table.records_frame`)."""
-        return records_frame(records)
+        (:func:`~imbalanced_contrastive.results_table.records_frame`); runs repeated over seeds
+        (``"<label> seed <k>"``) as one row per label, mean ± std over the seeds (:func:`summary_frame`)."""
+        if len({name_stem(n) for n in records}) == len(records):
+            return records_frame(records)
+        return summary_frame(named_rows(records, by_name=True))
 
     def findings(
         self,
@@ -138,18 +220,90 @@ class Chapter:
         baseline: str | None = None,
         key: str | None = None,
         methods_order: list[str] | None = None,
+        by_name: bool = False,
     ) -> Findings:
         """What ``records`` show, computed from them (:func:`~imbalanced_contrastive.findings.findings`),
         for the notebook to display as Markdown; also saved as ``<output_dir>/findings/<name>[-<key>].json``
-        (the statements, their numbers and the records' cache keys)."""
-        found = findings(records, baseline=baseline, methods_order=methods_order)
+        (the statements, their numbers and the records' cache keys). ``by_name``: rows named by the
+        chapter's labels (its names without the seed)."""
+        found = findings(records, baseline=baseline, methods_order=methods_order, by_name=by_name)
         found.save(self.output_dir / "findings" / f"{self.name}{'-' + key if key else ''}.json")
         return found
+
+    @staticmethod
+    def first_seed(records: dict[str, RunRecord], labels: Iterable[str] | None = None) -> dict[str, RunRecord]:
+        """Each label's record of its first seed, ``{label: record}`` (``labels``: those, in that
+        order; default every label of ``records``), for figures that draw one run per label."""
+        firsts: dict[str, str] = {}
+        for name in records:
+            firsts.setdefault(name_stem(name), name)
+        wanted = list(firsts) if labels is None else list(labels)
+        missing = [label for label in wanted if label not in firsts]
+        if missing:
+            raise KeyError(f"no record of {missing} among {list(records)}")
+        return {label: records[firsts[label]] for label in wanted}
+
+    @classmethod
+    def drawn(cls, records: dict[str, RunRecord], runs: ChapterRuns) -> dict[str, RunRecord]:
+        """The records the page draws (``runs.drawn``: UMAP, explorer), each label's first seed."""
+        return cls.first_seed(records, runs.drawn)
 
     def figure(self, fig: plt.Figure, file: str, caption: str, alt: str | None = None) -> None:
         """Save ``fig`` as ``<figures>/<file>`` and show it with ``caption`` (and ``alt`` text);
         returns nothing (a cell ending with it prints no path)."""
         show_figure(fig, self.figures / file, caption, alt)
+
+
+def _devices(records: dict[str, RunRecord]) -> str:
+    return ", ".join(sorted({str(r.provenance.get("device", "unknown")) for r in records.values()}))
+
+
+def reproduction_frame(
+    mine: dict[str, RunRecord], committed: dict[str, RunRecord], metrics: Iterable[str] = ("balanced_accuracy", "few")
+) -> ReaderTable:
+    """A reader's runs against the committed records of the same configs: per label (the names
+    without the seed), both means ± std in %, the difference and whether it is beyond the seed noise
+    (Welch over the seeds, Holm across every test of the table: the book's one rule)."""
+    import pandas as pd
+
+    rows = named_rows(mine, by_name=True)
+    theirs = named_rows(committed, by_name=True)
+    for row in theirs:
+        row["label"] = f"{label_of(row)} (committed)"
+    pairs = [(label_of(r), f"{label_of(r)} (committed)") for r in rows]
+    tests = compare([*rows, *theirs], pairs, metrics)
+    by_label = {label_of(r): r for r in [*rows, *theirs]}
+    entries: dict[str, dict] = {}
+    for label, other in pairs:
+        if other not in by_label:
+            continue
+        entry = entries.setdefault(label, {"seeds (yours / committed)": None})
+        entry["seeds (yours / committed)"] = f"{len(by_label[label]['seeds'])} / {len(by_label[other]['seeds'])}"
+        for metric in metrics:
+            name = METRIC_LABELS[metric].removesuffix(" %")
+            entry[f"{name}: yours"] = _mean_std(by_label[label], metric)
+            entry[f"{name}: committed"] = _mean_std(by_label[other], metric)
+            found = [c for c in tests if c.label == label and c.metric == metric]
+            entry[f"{name}: difference"] = _verdict(found[0]) if found else "–"
+    frame = pd.DataFrame.from_dict(entries, orient="index")
+    frame.index.name = "run"
+    return ReaderTable(
+        frame,
+        [
+            f"Yours: trained in this session on {_devices(mine)}; committed: {describe_records(committed)}. "
+            f"Mean ± standard deviation over the seeds in %; each difference is yours minus the committed, "
+            f"with the verdict and the corrected p-value ({len(tests)} tests, corrected together). " + NOISE_RULE,
+            "Across devices, precisions or library builds the runs are not bit-for-bit the same: agreement within "
+            "noise is what a reproduction can expect, not equal numbers.",
+        ],
+    )
+
+
+def _mean_std(row: dict, metric: str) -> str:
+    mean, std = row[f"{metric}_mean"], row[f"{metric}_std"]
+    if mean is None:
+        return "–"
+    return f"{100 * mean:.1f} ± {100 * std:.1f}" if std is not None else f"{100 * mean:.1f}"
 
 
 def describe_records(records: dict[str, RunRecord] | Iterable[RunRecord]) -> str:

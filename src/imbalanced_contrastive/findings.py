@@ -9,6 +9,7 @@ Differences are judged by the book's one rule (:data:`~imbalanced_contrastive.si
 from __future__ import annotations
 
 import json
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -57,16 +58,28 @@ class Findings:
 
 def _pct(row: dict, metric: str) -> str:
     mean, std = row[f"{metric}_mean"], row[f"{metric}_std"]
-    return f"{100 * mean:.1f} ± {100 * std:.1f} %" if std is not None else f"{100 * mean:.1f} %"
+    return f"{100 * mean:.1f} ± {100 * std:.1f} %" if std is not None else f"{100 * mean:.1f} % (one seed)"
 
 
-def _named_rows(records: dict[str, RunRecord], methods_order: list[str] | None) -> list[dict]:
-    """Summary rows; a row of a single run is labelled with the chapter's name for it."""
+def name_stem(name: str) -> str:
+    """A run's name without its seed (``"ACL η=100 seed 2"`` -> ``"ACL η=100"``)."""
+    return re.sub(r" seed \d+$", "", name)
+
+
+def named_rows(
+    records: dict[str, RunRecord], methods_order: list[str] | None = None, by_name: bool = False
+) -> list[dict]:
+    """Summary rows; a row is labelled with the chapter's name for it when it holds a single run,
+    or (``by_name``) when all its runs share one name but for the seed."""
     rows = summarize(records.values(), methods_order=methods_order)
     for row in rows:
         names = [n for n, r in records.items() if run_label(r.config) == label_of(row) and _data(r) == _row_data(row)]
+        names = [n for n in names if int(records[n].config["seed"]) in row["seeds"]]
+        stems = {name_stem(n) for n in names}
         if len(row["seeds"]) == 1 and len(names) == 1:
-            row["label"] = names[0]
+            row["label"] = names[0] if not by_name else name_stem(names[0])
+        elif by_name and len(stems) == 1:
+            row["label"] = stems.pop()
     return rows
 
 
@@ -88,6 +101,7 @@ def findings(
     baseline: str | None = None,
     contrasts: dict[str, tuple[tuple[str, str], ...]] | None = None,
     methods_order: list[str] | None = None,
+    by_name: bool = False,
 ) -> Findings:
     """Statements about ``records`` (one dataset and profile), computed from them.
 
@@ -97,6 +111,8 @@ def findings(
         contrasts: family comparisons to test (default :data:`~imbalanced_contrastive.significance.FAMILY_CONTRASTS`;
             those whose runs are absent are skipped).
         methods_order: the order of methods in the summary.
+        by_name: label each row with its runs' name without the seed (a chapter's names for its
+            runs, ``"ACL η=100 seed 0"`` -> ``"ACL η=100"``) rather than the run label.
 
     Returns:
         :class:`Findings`: the ranking on balanced accuracy and minority (few) recall, the tests
@@ -113,16 +129,17 @@ def findings(
     data = {_data(r) for r in records.values()}
     if len(data) > 1:
         raise ValueError(f"findings are about one dataset and profile at a time; got {sorted(data)}")
-    rows = _named_rows(records, methods_order)
-    seeds = min(len(r["seeds"]) for r in rows)
-    facts: dict = {"runs": len(records), "seeds": seeds}
+    rows = named_rows(records, methods_order, by_name)
+    seeds = max(len(r["seeds"]) for r in rows)
+    single = [label_of(r) for r in rows if len(r["seeds"]) < 2]
+    facts: dict = {"runs": len(records), "seeds": seeds, "single_seed": single}
     lines = []
 
     ranked = [r for r in rows if r["balanced_accuracy_mean"] is not None]
     ranked.sort(key=lambda r: -r["balanced_accuracy_mean"])
     best, worst = ranked[0], ranked[-1]
     facts.update(best=label_of(best), best_balanced_accuracy=best["balanced_accuracy_mean"], worst=label_of(worst))
-    spread = "mean ± standard deviation over the seeds" if seeds > 1 else "one seed"
+    spread = "mean ± standard deviation over the seeds" if seeds > 1 else "one seed each"
     if len(ranked) > 1:
         lines.append(
             f"Highest balanced accuracy: **{label_of(best)}**, {_pct(best, 'balanced_accuracy')}; lowest: "
@@ -145,6 +162,11 @@ def findings(
             )
         )
 
+    if single and seeds > 1:
+        lines.append(
+            f"One seed only, so left out of the tests below: {', '.join(single)}; every other row is tested over its "
+            "own seeds."
+        )
     if seeds < 2:
         lines.append(
             "One seed per run: no difference between these runs can be told from seed noise here (the benchmark "
@@ -168,7 +190,7 @@ def findings(
                 if below:
                     parts.append(f"below it: {_listing(below)}")
                 parts.append(f"within noise: {', '.join(c.label for c in within)}" if within else "none within noise")
-                lines.append(f"Against **{baseline}** on {name} ({len(mine)} runs): " + "; ".join(parts) + ".")
+                lines.append(f"Against **{baseline}** on {name} ({len(mine)} tests): " + "; ".join(parts) + ".")
         named = [
             (family, pair)
             for family, pairs in (FAMILY_CONTRASTS if contrasts is None else contrasts).items()

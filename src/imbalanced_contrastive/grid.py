@@ -122,20 +122,21 @@ def acl_runs(
     normalization: str = "official",
     stage2_loss: str = "ce",
 ) -> ChapterRuns:
-    """The ACL chapter: CL, FCL for each γ, ACL for each η, AFCL for each (γ, η)."""
-    runs: dict[str, tuple[str, dict[str, Any]]] = {"CL": ("cl", {})}
-    runs.update({f"FCL γ={g:g}": ("fcl", {"gamma": g}) for g in gammas})
-    runs.update({f"ACL η={e:g}": ("acl", {"eta": e}) for e in etas})
-    runs.update({f"AFCL γ={g:g} η={e:g}": ("afcl", {"gamma": g, "eta": e}) for g in gammas for e in etas})
+    """The ACL chapter: CL, FCL for each γ, ACL for each η, AFCL for each (γ, η), and cross-entropy
+    as the reference without a contrastive stage."""
+    two_stage = overrides_from(temperature=temperature, normalization=normalization, stage2_loss=stage2_loss)
+    runs: dict[str, tuple[str, dict[str, Any]]] = {"CL": ("cl", two_stage)}
+    runs.update({f"FCL γ={g:g}": ("fcl", {**two_stage, "gamma": g}) for g in gammas})
+    runs.update({f"ACL η={e:g}": ("acl", {**two_stage, "eta": e}) for e in etas})
+    runs.update({f"AFCL γ={g:g} η={e:g}": ("afcl", {**two_stage, "gamma": g, "eta": e}) for g in gammas for e in etas})
     shared = overrides_from(
         imbalance=imbalance,
         ratio=ratio,
         minority_classes=None if minority_classes is None else list(minority_classes),
-        temperature=temperature,
-        normalization=normalization,
-        stage2_loss=stage2_loss,
     )
-    return ChapterRuns("acl_fmnist", shared, runs, drawn=tuple(runs))
+    drawn = tuple(runs)
+    runs["cross-entropy"] = ("ce", {})
+    return ChapterRuns("acl_fmnist", shared, runs, drawn=drawn)
 
 
 RCL_OFF = {"balance_strength": 0.0, "feature_scale": 1.0, "margin": 0.0}

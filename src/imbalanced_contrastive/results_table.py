@@ -163,10 +163,10 @@ def _setting(record: RunRecord) -> tuple:
     return (c["dataset"], c["imbalance"], float(c["ratio"]), c["profile"])
 
 
-NOT_AN_EXPERIMENT = NOT_SETTINGS + ("seed", "cache_key", "notes")
+NOT_AN_EXPERIMENT = NOT_SETTINGS + ("seed", "cache_key", "notes", "embed_points")
 """Record config keys that do not make an experiment different: where its data and hardware came
-from (:data:`~imbalanced_contrastive.training.config.NOT_SETTINGS`), the seed that repeats it, and
-derived text."""
+from (:data:`~imbalanced_contrastive.training.config.NOT_SETTINGS`), the seed that repeats it,
+derived text, and the size of the stored embedding sample (it changes nothing the run trains)."""
 
 
 def settings_key(config: dict) -> str:
@@ -202,6 +202,7 @@ def summarize(records: Iterable[RunRecord], methods_order: Iterable[str] | None 
         for m in METRICS:
             vals = [r.metrics.get(m) for r in recs if r.metrics.get(m) is not None]
             row[f"{m}_mean"] = sum(vals) / len(vals) if vals else None
+            row[f"{m}_n"] = len(vals)
             row[f"{m}_std"] = (
                 math.sqrt(sum((v - row[f"{m}_mean"]) ** 2 for v in vals) / (len(vals) - 1)) if len(vals) > 1 else None
             )
@@ -361,7 +362,7 @@ def write_tables(rows: list[dict], out_dir: str | Path, stem: str = "results") -
     path = out / f"{stem}.csv"
     fields = (
         ["dataset", "imbalance", "ratio", "profile", "method", "label", "settings", "seeds"]
-        + [f"{m}_{s}" for m in METRICS for s in ("mean", "std")]
+        + [f"{m}_{s}" for m in METRICS for s in ("mean", "std", "n")]
         + ["devices", "releases", "paper_reported", "paper_source"]
     )
     with open(path, "w", newline="") as f:

@@ -129,7 +129,13 @@ def label_of(row: dict) -> str:
 
 def testable(row: dict, metric: str) -> bool:
     """Whether a summary row has ``metric`` over two or more seeds."""
-    return row.get(f"{metric}_mean") is not None and row.get(f"{metric}_std") is not None and len(row["seeds"]) > 1
+    return row.get(f"{metric}_mean") is not None and row.get(f"{metric}_std") is not None and n_of(row, metric) > 1
+
+
+def n_of(row: dict, metric: str) -> int:
+    """How many seeds of a summary row have a value of ``metric`` (the ``n`` of its mean and standard
+    deviation; a seed without the value does not count)."""
+    return int(row.get(f"{metric}_n", len(row["seeds"])))
 
 
 def compare(rows: Iterable[dict], pairs: Iterable[tuple[str, str]], metrics: Iterable[str]) -> list[Comparison]:
@@ -161,10 +167,10 @@ def compare(rows: Iterable[dict], pairs: Iterable[tuple[str, str]], metrics: Ite
             p = welch_p(
                 ra[f"{metric}_mean"],
                 ra[f"{metric}_std"],
-                len(ra["seeds"]),
+                n_of(ra, metric),
                 rb[f"{metric}_mean"],
                 rb[f"{metric}_std"],
-                len(rb["seeds"]),
+                n_of(rb, metric),
             )
             tests.append((a, b, metric, 100 * (ra[f"{metric}_mean"] - rb[f"{metric}_mean"]), p))
     adjusted = holm([t[4] for t in tests])
