@@ -26,6 +26,7 @@ from imbalanced_contrastive.results_table import (
     HEADLINE,
     METRIC_LABELS,
     ReaderTable,
+    format_mean_std,
     records_frame,
     tidy_columns,
 )
@@ -281,8 +282,8 @@ def reproduction_frame(
         entry["seeds (yours / committed)"] = f"{len(by_label[label]['seeds'])} / {len(by_label[other]['seeds'])}"
         for metric in metrics:
             name = METRIC_LABELS[metric].removesuffix(" %")
-            entry[f"{name}: yours"] = _mean_std(by_label[label], metric)
-            entry[f"{name}: committed"] = _mean_std(by_label[other], metric)
+            entry[f"{name}: yours"] = _cell(by_label[label], metric)
+            entry[f"{name}: committed"] = _cell(by_label[other], metric)
             found = [c for c in tests if c.label == label and c.metric == metric]
             entry[f"{name}: difference"] = _verdict(found[0]) if found else "–"
     frame = pd.DataFrame.from_dict(entries, orient="index")
@@ -299,11 +300,9 @@ def reproduction_frame(
     )
 
 
-def _mean_std(row: dict, metric: str) -> str:
-    mean, std = row[f"{metric}_mean"], row[f"{metric}_std"]
-    if mean is None:
-        return "–"
-    return f"{100 * mean:.1f} ± {100 * std:.1f}" if std is not None else f"{100 * mean:.1f}"
+def _cell(row: dict, metric: str) -> str:
+    """A summary row's ``metric`` as ``mean ± std`` in % (:func:`~.results_table.format_mean_std`)."""
+    return format_mean_std(row[f"{metric}_mean"], row[f"{metric}_std"])
 
 
 def describe_records(records: dict[str, RunRecord] | Iterable[RunRecord]) -> str:
@@ -362,16 +361,10 @@ def summary_frame(rows: Iterable[dict], metrics: Iterable[str] = HEADLINE) -> Re
     column equal to another or empty in every row is left out and said so under the table."""
     import pandas as pd
 
-    def cell(row: dict, metric: str) -> str:
-        mean, std = row[f"{metric}_mean"], row[f"{metric}_std"]
-        if mean is None:
-            return "–"
-        return f"{100 * mean:.1f} ± {100 * std:.1f}" if std is not None else f"{100 * mean:.1f}"
-
     metrics = list(metrics)
     frame = pd.DataFrame(
         [
-            {"run": label_of(r), "seeds": len(r["seeds"]), **{METRIC_LABELS[m]: cell(r, m) for m in metrics}}
+            {"run": label_of(r), "seeds": len(r["seeds"]), **{METRIC_LABELS[m]: _cell(r, m) for m in metrics}}
             for r in rows
         ]
     ).set_index("run")

@@ -58,7 +58,7 @@ class Findings:
 
 def _pct(row: dict, metric: str) -> str:
     mean, std = row[f"{metric}_mean"], row[f"{metric}_std"]
-    return f"{100 * mean:.1f} ± {100 * std:.1f} %" if std is not None else f"{100 * mean:.1f} % (one seed)"
+    return f"{100 * mean:.1f} ± {100 * std:.1f} %" if std is not None else f"{100 * mean:.1f} %"
 
 
 def name_stem(name: str) -> str:
@@ -139,7 +139,7 @@ def findings(
     ranked.sort(key=lambda r: -r["balanced_accuracy_mean"])
     best, worst = ranked[0], ranked[-1]
     facts.update(best=label_of(best), best_balanced_accuracy=best["balanced_accuracy_mean"], worst=label_of(worst))
-    spread = "mean ± standard deviation over the seeds" if seeds > 1 else "one seed each"
+    spread = "mean ± standard deviation over the seeds" if seeds > 1 else "one seed"
     if len(ranked) > 1:
         lines.append(
             f"Highest balanced accuracy: **{label_of(best)}**, {_pct(best, 'balanced_accuracy')}; lowest: "

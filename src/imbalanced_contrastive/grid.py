@@ -25,6 +25,7 @@ from typing import Any
 
 from imbalanced_contrastive.committed import overrides_of, results_root, run_folder
 from imbalanced_contrastive.records import RECORD_FILE, CorruptRecordError, RunRecord
+from imbalanced_contrastive.results_table import RCL_PARTS
 from imbalanced_contrastive.training.config import ExperimentConfig, make_config, overrides_from
 from imbalanced_contrastive.training.profiles import COMMITTED_PROFILES
 
@@ -139,7 +140,7 @@ def acl_runs(
     return ChapterRuns("acl_fmnist", shared, runs, drawn=drawn)
 
 
-RCL_OFF = {"balance_strength": 0.0, "feature_scale": 1.0, "margin": 0.0}
+RCL_OFF = {key: off for key, off, _ in RCL_PARTS}
 """The RCL parameters that make RCL's loss BCL's (the ablation's starting point)."""
 
 
