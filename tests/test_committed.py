@@ -113,7 +113,7 @@ def test_chapter_in_a_committed_profile_loads_and_never_trains(results, real_fmn
     assert records["CE"].metrics == RunRecord.load(source).metrics
     with pytest.raises(CorruptRecordError, match="other settings: epochs"):
         chapter.run({"CE": make_config("ce", "smoke", epochs=2)})
-    with pytest.raises(ValueError, match="train must be True or False"):
+    with pytest.raises(ValueError, match="train must be one of 'auto', True or False; got 'yes'"):
         Chapter("demo", "full", output_dir=tmp_path, train="yes")
     assert Chapter("demo", "full", output_dir=tmp_path, train=True).loads_committed is False
 

@@ -168,7 +168,8 @@ class Chapter:
             records = load_records(configs)
             took = sum(float(r.wall_time_s) for r in records.values())
             print(
-                f"{len(records)} committed records loaded ({describe_records(records)}); nothing was trained. "
+                f"{_count(len(records), 'committed record')} loaded ({describe_records(records)}); "
+                "nothing was trained. "
                 f"Training them took {took / 60:.0f} min on {_devices(records)} (train=True trains them here)."
             )
             return records
@@ -255,6 +256,11 @@ class Chapter:
         show_figure(fig, self.figures / file, caption, alt)
 
 
+def _count(n: int, noun: str) -> str:
+    """``n`` and ``noun``, plural unless ``n`` is 1 (``1 run``, ``30 runs``)."""
+    return f"{n} {noun}{'' if n == 1 else 's'}"
+
+
 def _devices(records: dict[str, RunRecord]) -> str:
     return ", ".join(sorted({str(r.provenance.get("device", "unknown")) for r in records.values()}))
 
@@ -320,7 +326,7 @@ def describe_records(records: dict[str, RunRecord] | Iterable[RunRecord]) -> str
     return " · ".join(
         [
             f"{values(lambda r: r.config.get('profile'))} profile",
-            f"{len(recs)} runs",
+            _count(len(recs), "run"),
             "seeds " + ", ".join(map(str, seeds)),
             values(lambda r: r.provenance.get("device")),
             "release " + values(lambda r: r.provenance.get("package_version")),
