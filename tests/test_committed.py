@@ -191,3 +191,78 @@ def test_benchmark_chapter_in_the_full_profile_loads_in_seconds_and_trains_nothi
     assert "2 of 4 runs have no committed record" in message and "fmnist/full/bcl/seed7" in message
     assert "grid --profile full --dataset fmnist --methods bcl --seeds 7" in message
     assert not list(runs.rglob("record.json")), "a missing record is never trained in the full profile"
+
+
+def test_auto_trains_on_a_cuda_device_and_loads_on_a_cpu(results, real_fmnist_dir, monkeypatch, tmp_path, capsys):
+    """``train="auto"`` in a committed profile: on a (faked) CUDA device the chapter trains its
+    configs, on a CPU it loads their committed records; each says so, and how to do the other."""
+    import torch
+
+    from imbalanced_contrastive.chapter import decide_training
+
+    _smoke_grid(results)
+    monkeypatch.setattr(committed, "run_folder", lambda c: "fmnist/smoke/ce/seed0")
+    trained: list[list[str]] = []
+
+    def fake_run_all(configs):
+        trained.append(list(configs))
+        return {name: RunRecord.load(results / "fmnist/smoke/ce/seed0") for name in configs}
+
+    monkeypatch.setattr("imbalanced_contrastive.chapter.run_all", fake_run_all)
+    configs = {"CE": make_config("ce", "smoke")}
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: True)
+    on_gpu = Chapter("demo", "full", output_dir=tmp_path)
+    assert on_gpu.train and not on_gpu.loads_committed
+    assert "train='auto' on a CUDA device" in capsys.readouterr().out
+    on_gpu.run(configs)
+    assert trained == [["CE"]] and on_gpu.committed_records is not None  # and the committed ones to compare
+    assert decide_training("auto", "full", "cpu")[0] is False, "device='cpu' loads even where a GPU exists"
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: False)
+    on_cpu = Chapter("demo", "full", output_dir=tmp_path)
+    out = capsys.readouterr().out
+    assert on_cpu.loads_committed and "without a CUDA device" in out and "set train=True" in out
+    on_cpu.run(configs)
+    assert trained == [["CE"]], "a CPU with train='auto' trains nothing"
+    assert "nothing was trained" in capsys.readouterr().out
+    assert decide_training("auto", "full", "cuda:0")[0] is True
+    assert decide_training("auto", "quick", "cpu")[0] is True, "the small profiles train anywhere"
+    assert decide_training(True, "full", "cpu")[0] is True and decide_training(False, "full", "cuda")[0] is False
+    for wrong in ("yes", 1, None):
+        with pytest.raises(ValueError, match="train must be one of 'auto', True or False"):
+            decide_training(wrong, "full")
+
+
+def test_a_readers_runs_are_compared_with_the_committed_ones(results, real_fmnist_dir, monkeypatch, tmp_path):
+    """A chapter trained in a committed profile shows the reader's runs beside the committed records
+    of the same configs, with the book's noise rule: here smoke runs against stand-in committed
+    records, once as they are (within noise) and once shifted by 30 points (beyond it)."""
+    import math
+    import os
+
+    _smoke_grid(results, ("ce",), (0, 1, 2))
+    monkeypatch.setattr(committed, "run_folder", lambda c: f"fmnist/smoke/ce/seed{c.seed}")
+    configs = {f"CE seed {s}": make_config("ce", "smoke", seed=s) for s in (0, 1, 2)}
+    chapter = Chapter("demo", "full", output_dir=tmp_path, train=True)
+    before = committed.committed_files(results)
+    mine = chapter.run(configs)  # trained into (or loaded from) the runs folder; results/ untouched
+    assert committed.committed_files(results) == before
+    assert len(list(Path(os.environ["IMBALANCED_CONTRASTIVE_RUNS"]).rglob("record.json"))) >= 3
+    table = chapter.reproduction(mine)
+    frame = table.frame
+    assert list(frame.index) == ["CE"] and frame.loc["CE", "seeds (yours / committed)"] == "3 / 3"
+    assert frame.loc["CE", "balanced acc.: difference"].startswith("+0.0 (within noise")
+    assert any("agreement within noise" in note for note in table.notes)
+    shifted = []
+    for s in (0, 1, 2):  # the committed records about 20 points lower, each seed a little differently
+        path = results / f"fmnist/smoke/ce/seed{s}/record.json"
+        data = json.loads(path.read_text())
+        data["metrics"]["balanced_accuracy"] -= 0.2 - 0.01 * s
+        shifted.append(data["metrics"]["balanced_accuracy"])
+        path.write_text(json.dumps(data))
+    chapter = Chapter("demo", "full", output_dir=tmp_path, train=True)
+    frame = chapter.reproduction(chapter.run(configs)).frame
+    verdict = frame.loc["CE", "balanced acc.: difference"]
+    assert "(above, Holm p" in verdict, verdict
+    expected = 100 * (sum(r.metrics["balanced_accuracy"] for r in mine.values()) - sum(shifted)) / 3
+    assert math.isclose(float(verdict.split()[0]), expected, abs_tol=0.051), (verdict, expected)
+    assert Chapter("demo", "full", output_dir=tmp_path, train=False).reproduction(mine) is None

@@ -32,6 +32,52 @@ def test_the_full_grid_is_committed():
     assert not missing, f"the benchmark's runs without a committed record: {missing}; make them with `make grid`"
 
 
+def test_everything_the_committed_profile_shows_is_committed():
+    """Every config of :func:`grid.committed_grid` (the benchmark and each chapter's runs at its
+    defaults, seeds 0-2) has a committed record with its settings; each chapter's configs are among
+    them (one definition: the chapters, the grid and this test read grid.py)."""
+    wanted = grid.committed_grid("full", "fmnist")
+    missing = []
+    for name, config in wanted.items():
+        folder = RESULTS / committed.run_folder(config)
+        if not (folder / "record.json").is_file():
+            missing.append(f"{name}: {committed.grid_command(config)}")
+            continue
+        diff = committed.differences(
+            committed.settings_of(RunRecord.load(folder).config), committed.settings_of(config)
+        )
+        if diff:
+            missing.append(f"{name} ({'; '.join(diff)}): {committed.grid_command(config)}")
+    assert not missing, "runs the full profile shows without a current committed record; make them:\n" + "\n".join(
+        missing
+    )
+    folders = {committed.run_folder(c) for c in wanted.values()}
+    for chapter, make in grid.CHAPTER_RUNS.items():
+        configs = grid.chapter_configs(make(), "full", "fmnist", grid.GRID_SEEDS)
+        assert len(configs) >= 3 * len(make().runs), f"{chapter}: three seeds of every run"
+        assert {committed.run_folder(c) for c in configs.values()} <= folders, chapter
+    assert {_folder(p) for p in RECORDS} == folders, "results/ holds the committed grid's records and nothing else"
+
+
+def test_only_the_drawn_runs_keep_a_large_embedding_sample():
+    """results/ stays small because a run no page draws keeps :data:`grid.SMALL_SAMPLE` embeddings:
+    the benchmark's runs and the first seed of each chapter's drawn runs keep the profile's sample."""
+    large = {committed.run_folder(c) for c in grid.benchmark_configs("full", "fmnist").values()}
+    large -= {
+        committed.run_folder(c) for c in grid.benchmark_configs("full", "fmnist").values() if c.stage2_loss != "ce"
+    }
+    for make in grid.CHAPTER_RUNS.values():
+        runs = make()
+        configs = grid.chapter_configs(runs, "full", "fmnist", grid.GRID_SEEDS)
+        large |= {committed.run_folder(configs[f"{label} seed {grid.GRID_SEEDS[0]}"]) for label in runs.drawn}
+    for folder in RECORDS:
+        n = len(RunRecord.load(folder).embedding_indices)
+        if _folder(folder) in large:
+            assert n > grid.SMALL_SAMPLE, f"{_folder(folder)} is drawn: it keeps the profile's sample ({n})"
+        else:
+            assert n <= grid.SMALL_SAMPLE, f"{_folder(folder)}: no page draws it, yet it keeps {n} embeddings"
+
+
 def test_results_folder_is_small_and_holds_only_records():
     files = [p for p in RESULTS.rglob("*") if p.is_file()]
     assert sum(p.stat().st_size for p in files) <= MAX_BYTES

@@ -20,7 +20,7 @@ from jupytext.compare import NotebookDifference, compare_notebooks
 from nbconvert import HTMLExporter
 
 from imbalanced_contrastive._meta import INSTALL_SPEC, RELEASE_TAG, REPOSITORY_URL, VERSION
-from notebooks import GPU_METADATA, INSTALL_MARKER, TRAINING_CHAPTERS, install_cell_source
+from notebooks import CHAPTER_NOTEBOOKS, GPU_METADATA, INSTALL_MARKER, TRAINING_CHAPTERS, install_cell_source
 
 STEMS = [name.removesuffix(".ipynb") for name in NOTEBOOKS]
 MYST_SYNTAX = ["{cite", "{prf:", "{admonition}", ":::{", "```{", "{doc}", "{numref}", "{ref}"]
@@ -170,3 +170,41 @@ def test_no_blockquote_line_starts_a_list_by_accident(stem):
     text = (REPO / "notebooks" / f"{stem}.md").read_text()
     bad = [line for line in text.splitlines() if re.match(r"^>\s*[+\-]\s", line)]
     assert not bad, f"{stem}: blockquote lines that start a list: {bad}"
+
+
+def _defaults(notebook: str) -> dict:
+    import ast
+
+    import papermill as pm
+
+    params = pm.inspect_notebook(str(REPO / "notebooks" / notebook))
+    return {name: ast.literal_eval(p["default"]) for name, p in params.items()}
+
+
+def _same(a, b) -> bool:
+    if isinstance(a, (list, tuple)) and isinstance(b, (list, tuple)):
+        return list(a) == list(b)
+    return a == b
+
+
+def test_notebook_defaults_are_the_committed_runs():
+    """A chapter opened as it is shows the committed records: its parameters' defaults are those
+    :data:`~imbalanced_contrastive.grid.CHAPTER_RUNS` (and the grid) are made with, its profile is
+    ``full`` and ``train`` is ``"auto"``; the benchmark's methods, stage-2 runs and seeds are the grid's."""
+    import inspect
+
+    from imbalanced_contrastive import grid
+
+    assert set(CHAPTER_NOTEBOOKS) == set(grid.CHAPTER_RUNS)
+    for chapter, notebook in CHAPTER_NOTEBOOKS.items():
+        defaults = _defaults(notebook)
+        assert defaults["profile"] == "full" and defaults["train"] == "auto", notebook
+        for name, p in inspect.signature(grid.CHAPTER_RUNS[chapter]).parameters.items():
+            assert name in defaults, f"{notebook} has no parameter {name} ({chapter}'s runs depend on it)"
+            assert _same(defaults[name], p.default), (
+                f"{notebook}: {name} = {defaults[name]!r}, but the committed runs use {p.default!r}"
+            )
+    bench = _defaults("06_benchmark.ipynb")
+    assert bench["profile"] == "full" and bench["train"] == "auto"
+    assert _same(bench["methods"], grid.GRID_METHODS) and _same(bench["seeds"], grid.GRID_SEEDS)
+    assert _same(bench["prior_stage2"], grid.PRIOR_STAGE2_METHODS)

@@ -5,6 +5,8 @@ half-built site."""
 from __future__ import annotations
 
 import base64
+import contextlib
+import io
 import json
 import os
 import re
@@ -21,6 +23,7 @@ from conftest import REPO
 from imbalanced_contrastive import REPOSITORY_URL
 from imbalanced_contrastive.data.fashion_mnist import CLASSES as FASHION_MNIST_CLASSES
 from imbalanced_contrastive.records import RunRecord
+from notebooks import CHAPTER_NOTEBOOKS
 
 # notebook -> (figure folder, figures, number of run records it must produce)
 EXPECTED = {
@@ -66,6 +69,60 @@ def test_colab_links_use_the_one_repository_url():
     assert f"url: {REPOSITORY_URL}" in (REPO / "book" / "_config.yml").read_text()
 
 
+def _copy_checkout(root: Path) -> None:
+    shutil.copytree(REPO / "notebooks", root / "notebooks")
+    shutil.copytree(REPO / "book", root / "book", ignore=shutil.ignore_patterns("_build", "_generated"))
+    shutil.copytree(REPO / "results", root / "results")  # the committed records
+
+
+@pytest.fixture(scope="module")
+def default_book(tmp_path_factory, real_fmnist_dir):
+    """The book a reader gets, executed as `make book` executes it: the default (``full``) profile
+    on this CPU, with an empty runs folder and `CI` unset."""
+    root = tmp_path_factory.mktemp("default")
+    _copy_checkout(root)
+    ci = os.environ.pop("CI", None)
+    try:
+        executed = execute_notebooks(root=root)
+    finally:
+        if ci is not None:
+            os.environ["CI"] = ci
+    return root, executed
+
+
+def _stream_text(notebook: Path) -> str:
+    nb = nbformat.read(notebook, as_version=4)
+    return "\n".join(
+        o.get("text", "") for c in nb.cells for o in c.get("outputs", []) if o.get("output_type") == "stream"
+    )
+
+
+def test_the_default_book_trains_nothing_and_says_what_it_shows(default_book):
+    """Every chapter in the default profile, with an empty runs folder, trains nothing: it loads the
+    committed records of its runs (grid.py's, seeds 0-2) and its page says so, with their profile,
+    seeds, device and release."""
+    from imbalanced_contrastive import __version__
+    from imbalanced_contrastive.grid import CHAPTER_RUNS, GRID_SEEDS, benchmark_configs, chapter_configs
+
+    root, executed = default_book
+    out = root / "book" / "_generated"
+    assert [p.name for p in executed] == NOTEBOOKS
+    assert all(json.loads(p.read_text())["metadata"]["papermill"]["parameters"]["profile"] == "full" for p in executed)
+    trained = [p for p in (out / "runs").rglob("*") if p.name == "record.json" or p.name.startswith("checkpoint")]
+    assert not trained, f"the default book trained on a CPU: {trained}"
+    counts = {
+        notebook: len(chapter_configs(CHAPTER_RUNS[chapter](), "full", "fmnist", GRID_SEEDS))
+        for chapter, notebook in CHAPTER_NOTEBOOKS.items()
+    }
+    counts["06_benchmark.ipynb"] = len(benchmark_configs("full", "fmnist"))
+    for notebook, n in counts.items():
+        text = _stream_text(out / notebook)
+        assert "train='auto' without a CUDA device" in text and "set train=True" in text, notebook
+        stated = f"{n} committed records loaded (full profile · {n} runs · seeds 0, 1, 2 · cpu:"
+        assert stated in text and f"release {__version__}" in text, (notebook, stated)
+    assert "This run trained nothing" in json.dumps(json.loads((out / "03_acl_isic.ipynb").read_text())["cells"])
+
+
 @pytest.fixture(scope="module")
 def smoke_book(tmp_path_factory, real_fmnist_dir):
     """The smoke book, executed as a person runs `make book`: with `CI` unset (CI hides progress
@@ -73,20 +130,21 @@ def smoke_book(tmp_path_factory, real_fmnist_dir):
     from data.test_other_sources import write_isic
 
     root = tmp_path_factory.mktemp("repo")
-    shutil.copytree(REPO / "notebooks", root / "notebooks")
-    shutil.copytree(REPO / "book", root / "book", ignore=shutil.ignore_patterns("_build", "_generated"))
-    shutil.copytree(REPO / "results", root / "results")  # the committed records, shown on the Results page
+    _copy_checkout(root)
     isic = root / "isic"
     write_isic(isic, "Training", n_per_class=4)
     write_isic(isic, "Validation", n_per_class=2)
     ci = os.environ.pop("CI", None)
+    terminal = io.StringIO()  # what `make book` prints, kept in <root>/build.log for the tests
     try:  # the ISIC folder relative to the notebooks' working folder, as a reader would pass it
-        executed = execute_notebooks(
-            "smoke", root=root, notebook_parameters={"03_acl_isic.ipynb": {"data_dir": "../../isic"}}
-        )
+        with contextlib.redirect_stdout(terminal):
+            executed = execute_notebooks(
+                "smoke", root=root, notebook_parameters={"03_acl_isic.ipynb": {"data_dir": "../../isic"}}
+            )
     finally:
         if ci is not None:
             os.environ["CI"] = ci
+        (root / "build.log").write_text(terminal.getvalue())
     return root, executed
 
 
@@ -103,6 +161,10 @@ def test_smoke_notebooks_produce_records_and_figures(smoke_book):
     datasets = {r.config["dataset"] for r in records}
     assert datasets == {"fmnist", "isic2018"}
     assert {r.config["method"] for r in records} >= {"ce", "supcon", "cl", "fcl", "acl", "afcl", "bcl", "rcl", "rescom"}
+    log = (root / "build.log").read_text()
+    shared = log[log.index("06_benchmark.ipynb") :]  # the chapters' runs it shares are not trained again
+    for run in ("ce seed 0", "balanced_softmax seed 0", "cl seed 0", "fcl seed 0", "acl seed 0", "afcl seed 0"):
+        assert re.search(rf"run \d+/\d+ {run}: loaded from the cache", shared), run
     benchmark = (out / "benchmark.md").read_text()
     assert "rescom" in benchmark and "±" in benchmark
     results = (out / "results.md").read_text()
@@ -180,8 +242,9 @@ def test_the_build_lists_each_notebooks_execution_time(smoke_book):
 
 
 @pytest.fixture(scope="module")
-def built_site(smoke_book):
-    root, _ = smoke_book
+def built_site(default_book):
+    """The site a reader gets: the default book, built strictly."""
+    root, _ = default_book
     index = build_book(root)
     return root, index.parent
 
@@ -305,8 +368,8 @@ def test_no_page_needs_a_horizontal_scroll_at_1280px(built_site, tmp_path):
             if report["explorers"]:
                 explorers[name] = report["explorers"]
     assert not problems, f"{len(problems)} layout problems at 1280 px:\n" + "\n".join(problems[:40])
-    umap_chapters = {
-        f"_generated/{n}.html" for n in ("01_primer", "02_acl_fmnist", "03_acl_isic", "04_bcl_rcl", "05_rescom")
+    umap_chapters = {  # not the ISIC chapter: without its data it trains nothing (the smoke book runs its explorer)
+        f"_generated/{n}.html" for n in ("01_primer", "02_acl_fmnist", "04_bcl_rcl", "05_rescom")
     }
     assert set(explorers) == umap_chapters | {"_generated/06_benchmark.html"}, (
         "every chapter with a UMAP has an explorer"

@@ -37,6 +37,15 @@ INSTALL_MARKER = "# In Colab only: install the companion's library"
 TRAINING_CHAPTERS = ("01_primer", "02_acl_fmnist", "03_acl_isic", "04_bcl_rcl", "05_rescom", "06_benchmark")
 """Chapters that train models: Colab opens them on a GPU runtime."""
 
+CHAPTER_NOTEBOOKS = {
+    "primer": "01_primer.ipynb",
+    "acl_fmnist": "02_acl_fmnist.ipynb",
+    "bcl_rcl": "04_bcl_rcl.ipynb",
+    "rescom": "05_rescom.ipynb",
+}
+"""The notebook of each chapter of ``imbalanced_contrastive.grid.CHAPTER_RUNS`` (its parameters'
+defaults are that chapter's runs: a test compares them)."""
+
 GPU_METADATA = {"accelerator": "GPU", "colab": {"gpuType": "T4", "provenance": []}}  # keys sorted, as in .ipynb
 """Colab's notebook metadata for a GPU runtime (the free tier's GPU is a T4)."""
 

@@ -174,6 +174,8 @@ class Chapter:
             )
             return records
         records = run_all(configs)
+        where = describe_records(records)
+        print(f"{_count(len(records), 'run')} trained here or loaded from the runs folder ({where}).")
         if self.profile in COMMITTED_PROFILES:
             try:
                 self.committed_records = load_records(configs)

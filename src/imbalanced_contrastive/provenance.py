@@ -50,6 +50,18 @@ def describe_device(device: torch.device) -> str:
     return f"cpu:{platform.processor() or platform.machine()}"
 
 
+def cpu_model() -> str:
+    """The processor's model name (``/proc/cpuinfo`` on Linux, else :func:`platform.processor`):
+    CPU training is bit-for-bit repeatable on the same model and thread count, not across models."""
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return platform.processor() or platform.machine()
+
+
 def provenance(device: torch.device) -> dict[str, Any]:
     """The provenance block of a run record."""
     import datetime
@@ -65,4 +77,6 @@ def provenance(device: torch.device) -> dict[str, Any]:
         "numpy": numpy.__version__,
         "python": platform.python_version(),
         "platform": platform.platform(),
+        "cpu": cpu_model(),
+        "cpu_threads": torch.get_num_threads(),
     }
