@@ -333,3 +333,42 @@ def test_every_set_key_listed_by_help_is_a_setting(capsys):
     from imbalanced_contrastive.training.config import CONFIG_FIELDS
 
     assert {k.strip() for k in listed} == set(CONFIG_FIELDS) - {"method", "profile", "dataset"}
+
+
+# 12. three leftovers of bad input (issue #31, item 6)
+def test_cli_out_under_a_file_fails_before_training(tmp_path, capsys, monkeypatch):
+    import imbalanced_contrastive.training.runner as runner
+
+    monkeypatch.setattr(runner, "_train", lambda *a, **k: pytest.fail("trained before --out was checked"))
+    blocker = tmp_path / "a-file"
+    blocker.write_text("")
+    for out in (blocker, blocker / "record"):
+        argv = ["train", "--method", "ce", "--profile", "smoke", "--runs-root", str(tmp_path / "runs"), "--out"]
+        assert main([*argv, str(out)]) == 2
+        err = capsys.readouterr().err
+        assert f"--out {out}: {blocker} is a file, not a folder" in err and "Traceback" not in err
+
+
+def test_a_cached_record_that_is_a_folder_is_moved_aside_and_recomputed(tmp_path, real_fmnist_dir, smoke_ce):
+    first = run_experiment(smoke_ce, runs_root=tmp_path, progress=False)
+    path = tmp_path / smoke_ce.cache_key() / "record.json"
+    path.unlink()
+    path.mkdir()
+    with pytest.warns(RuntimeWarning, match="record.json is not a file; moved to record.json.corrupt-"):
+        again = run_experiment(smoke_ce, runs_root=tmp_path, progress=False)
+    assert path.is_file() and again.metrics == first.metrics
+    assert [p.is_dir() for p in path.parent.glob("record.json.corrupt-*")] == [True]
+
+
+def test_a_queue_where_it_does_not_belong_and_numpy_logits_are_named():
+    from imbalanced_contrastive.losses.classification_lt import SiameseBalancedSoftmaxLoss
+
+    z = F.normalize(torch.randn(8, 2, 16), dim=-1)
+    y = torch.arange(8) % 4
+    with pytest.raises(TypeError, match="queue must be a ClassBalancedQueue or None; got Tensor"):
+        ClassBalancedSupConLoss([10, 5, 3, 2])(z, y, torch.randn(8, 16))
+    with pytest.raises(TypeError, match=r"SupConLoss takes \(features, labels\) only; got also ClassBalancedQueue"):
+        SupConLoss()(z, y, ClassBalancedQueue(4, 2, 16))
+    for shape in ((8, 2, 4), (8, 4)):
+        with pytest.raises(ValueError, match="logits must be a floating tensor .* got ndarray"):
+            SiameseBalancedSoftmaxLoss([10, 5, 3, 2])(np.zeros(shape, dtype=np.float32), y)

@@ -50,6 +50,11 @@ def _cmd_train(args: argparse.Namespace) -> int:
     except ValueError as err:
         print(f"error: {err}", file=sys.stderr)
         return 2
+    if args.out:
+        blocked = next((p for p in (Path(args.out), *Path(args.out).parents) if p.exists() and not p.is_dir()), None)
+        if blocked is not None:  # checked before training, not after it
+            print(f"error: --out {args.out}: {blocked} is a file, not a folder; choose another --out", file=sys.stderr)
+            return 2
     try:
         record = run_experiment(config, cache=not args.no_cache, runs_root=args.runs_root)
     except (ValueError, FileNotFoundError) as err:  # a runs folder or data that cannot be used

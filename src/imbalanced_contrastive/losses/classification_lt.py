@@ -65,6 +65,11 @@ class SiameseBalancedSoftmaxLoss(BalancedSoftmaxLoss):
     @full_precision
     def forward(self, logits: torch.Tensor, targets: torch.Tensor) -> torch.Tensor:
         """``logits`` ``[B, V, C]`` (or ``[B, C]``), ``targets`` ``[B]`` -> 0-dim mean loss."""
+        if not torch.is_tensor(logits):
+            raise ValueError(
+                f"logits must be a floating tensor of shape [B, V, C] or [B, C]; got {type(logits).__name__} "
+                "(convert it with torch.as_tensor)"
+            )
         if logits.dim() == 2:
             return super().forward(logits, targets)
         if logits.dim() != 3:

@@ -218,7 +218,17 @@ class ClassBalancedSupConLoss(nn.Module):
     def per_anchor(
         self, features: torch.Tensor, labels: torch.Tensor, queue: ClassBalancedQueue | None = None
     ) -> torch.Tensor:
-        """Unweighted per-anchor losses :math:`L_a`. Shape: ``[V*B]``."""
+        """Unweighted per-anchor losses :math:`L_a`. Shape: ``[V*B]``.
+
+        Raises:
+            TypeError: ``queue`` is neither ``None`` nor a :class:`ClassBalancedQueue` (a tensor of
+                keys is not a queue: make one with ``ClassBalancedQueue(num_classes, per_class, dim)``).
+        """
+        if queue is not None and not isinstance(queue, ClassBalancedQueue):
+            raise TypeError(
+                f"queue must be a ClassBalancedQueue or None; got {type(queue).__name__} (a tensor of keys is not a "
+                "queue: make one with ClassBalancedQueue(num_classes, per_class, dim) and push keys into it)"
+            )
         z, y, _ = flatten_views(features, labels)
         check_labels(y, self.num_classes)
         batch_logits = exclude_self((z / self.temperature) @ z.T)

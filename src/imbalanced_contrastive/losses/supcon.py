@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import torch
 import torch.nn as nn
 
@@ -71,15 +73,25 @@ class SupConLoss(nn.Module):
         return -(self.temperature / self.base_temperature) * mean_log_prob_pos, n_pos > 0
 
     @full_precision
-    def forward(self, features: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:
+    def forward(self, features: torch.Tensor, labels: torch.Tensor, *extra: Any) -> torch.Tensor:
         """Compute the loss (with autocast disabled: in float32, or float64 for float64 features).
 
         Args:
             features: unit-norm embeddings. Shape: ``[B, V, D]`` or ``[B, D]``.
             labels: class labels. Shape: ``[B]``.
+            *extra: nothing (SupCon has no queue or prototypes); anything passed is a named error.
 
         Returns:
             A 0-dim tensor (float32, or float64 for float64 features).
+
+        Raises:
+            TypeError: a third argument (a queue, prototypes, ...) was passed.
         """
+        if extra:
+            got = ", ".join(type(e).__name__ for e in extra)
+            raise TypeError(
+                f"{type(self).__name__} takes (features, labels) only; got also {got}. A class-balanced queue is "
+                "ResCom's (ClassBalancedSupConLoss), prototypes are BCL's (get_loss('bcl'))"
+            )
         loss, valid = self.per_anchor(features, labels)
         return mean_where(loss, valid)

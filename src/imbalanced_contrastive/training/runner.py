@@ -145,6 +145,14 @@ def cached_record(config: ExperimentConfig, root: Path) -> RunRecord | None:
     """
     out = root / config.cache_key()
     path = out / "record.json"
+    if path.exists() and not path.is_file():  # a folder (or another non-file) where the record goes
+        aside = move_aside(path)
+        warnings.warn(
+            f"run record {path} is not a file; moved to {aside.name}, the run is recomputed",
+            RuntimeWarning,
+            stacklevel=3,
+        )
+        return None
     if not path.is_file():
         return None
     try:
