@@ -8,11 +8,15 @@ import importlib.util
 from conftest import REPO
 
 
-def _quick_book():
-    spec = importlib.util.spec_from_file_location("quick_book", REPO / "benchmarks" / "quick_book.py")
+def _script(name: str):
+    spec = importlib.util.spec_from_file_location(name, REPO / "benchmarks" / f"{name}.py")
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
     return module
+
+
+def _quick_book():
+    return _script("quick_book")
 
 
 def test_runs_are_profiled_phase_by_phase(real_fmnist_dir, tmp_path):
@@ -108,3 +112,16 @@ def test_the_loss_benchmark_compares_each_loss_with_its_own_formula():
     for name in module.LOSSES:
         z0, library, dense = module.implementations(name, 64, 16, torch.device("cpu"))
         torch.testing.assert_close(library(z0).float(), dense(z0).float(), rtol=1e-4, atol=1e-5, msg=name)
+
+
+def test_the_committed_costs_table_is_the_records():
+    """``benchmarks/README.md``'s table of what each committed run costs is what
+    ``benchmarks/committed_costs.py`` computes from the committed records now."""
+    committed_costs = _script("committed_costs")
+    text = (REPO / "benchmarks" / "README.md").read_text()
+    start, end = text.index(committed_costs.START), text.index(committed_costs.END)
+    shown = text[start + len(committed_costs.START) : end].strip()
+    assert shown == committed_costs.cost_table(REPO / "results"), (
+        "benchmarks/README.md's cost table is out of date: paste the output of "
+        "`python benchmarks/committed_costs.py` between its markers"
+    )
