@@ -101,7 +101,6 @@ def test_the_default_book_trains_nothing_and_says_what_it_shows(default_book):
     """Every chapter in the default profile, with an empty runs folder, trains nothing: it loads the
     committed records of its runs (grid.py's, seeds 0-2) and its page says so, with their profile,
     seeds, device and release."""
-    from imbalanced_contrastive import __version__
     from imbalanced_contrastive.grid import CHAPTER_RUNS, GRID_SEEDS, benchmark_configs, chapter_configs
 
     root, executed = default_book
@@ -119,7 +118,7 @@ def test_the_default_book_trains_nothing_and_says_what_it_shows(default_book):
         text = _stream_text(out / notebook)
         assert "train='auto' without a CUDA device" in text and "set train=True" in text, notebook
         stated = f"{n} committed records loaded (full profile · {n} runs · seeds 0, 1, 2 · cpu:"
-        assert stated in text and f"release {__version__}" in text, (notebook, stated)
+        assert stated in text and " · release " in text, (notebook, stated)  # the records' releases, named
     assert "This run trained nothing" in json.dumps(json.loads((out / "03_acl_isic.ipynb").read_text())["cells"])
 
 
