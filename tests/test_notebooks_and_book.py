@@ -69,6 +69,18 @@ def test_colab_links_use_the_one_repository_url():
     assert f"url: {REPOSITORY_URL}" in (REPO / "book" / "_config.yml").read_text()
 
 
+@contextlib.contextmanager
+def _without_ci():
+    """`CI` unset, as a person runs `make book` (CI hides progress bars, which must stay out of the
+    pages in any environment); restored afterwards."""
+    ci = os.environ.pop("CI", None)
+    try:
+        yield
+    finally:
+        if ci is not None:
+            os.environ["CI"] = ci
+
+
 def _copy_checkout(root: Path) -> None:
     shutil.copytree(REPO / "notebooks", root / "notebooks")
     shutil.copytree(REPO / "book", root / "book", ignore=shutil.ignore_patterns("_build", "_generated"))
@@ -81,12 +93,8 @@ def default_book(tmp_path_factory, real_fmnist_dir):
     on this CPU, with an empty runs folder and `CI` unset."""
     root = tmp_path_factory.mktemp("default")
     _copy_checkout(root)
-    ci = os.environ.pop("CI", None)
-    try:
+    with _without_ci():
         executed = execute_notebooks(root=root)
-    finally:
-        if ci is not None:
-            os.environ["CI"] = ci
     return root, executed
 
 
@@ -133,16 +141,13 @@ def smoke_book(tmp_path_factory, real_fmnist_dir):
     isic = root / "isic"
     write_isic(isic, "Training", n_per_class=4)
     write_isic(isic, "Validation", n_per_class=2)
-    ci = os.environ.pop("CI", None)
     terminal = io.StringIO()  # what `make book` prints, kept in <root>/build.log for the tests
     try:  # the ISIC folder relative to the notebooks' working folder, as a reader would pass it
-        with contextlib.redirect_stdout(terminal):
+        with _without_ci(), contextlib.redirect_stdout(terminal):
             executed = execute_notebooks(
                 "smoke", root=root, notebook_parameters={"03_acl_isic.ipynb": {"data_dir": "../../isic"}}
             )
     finally:
-        if ci is not None:
-            os.environ["CI"] = ci
         (root / "build.log").write_text(terminal.getvalue())
     return root, executed
 

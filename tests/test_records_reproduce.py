@@ -5,10 +5,12 @@ A CPU run repeats bit for bit on the same processor model, thread count and torc
 record's provenance names all three since release 0.5.0); on another processor the floating-point
 reductions run in another order, and the first epoch's loss moves by up to about 0.15 % (measured:
 the cross-entropy and CL records of commit 02fe62b retrained on this machine's processor). So the
-comparison is exact where the machine is the record's, and within :data:`ACROSS_CPUS` elsewhere:
-either way a change in what a run computes (a loss term, a weight, a sampler, the data) fails,
-with the ``make grid`` command that remakes the records. A version bump alone changes nothing
-(the records' folders and settings ignore it).
+comparison is exact where the machine is the record's, and within :data:`ACROSS_CPUS` elsewhere.
+On the record's machine any change in what a run computes fails, with the ``make grid`` command
+that remakes the records; elsewhere only a change that moves the first epoch's loss by more than
+the tolerance does (Balanced Softmax's prior at 0.99 instead of 1.0 passed it, measured). Records
+made before release 0.5.0 carry no processor model, so they always take the tolerance. A version
+bump alone changes nothing (the records' folders and settings ignore it).
 """
 
 from __future__ import annotations

@@ -242,13 +242,13 @@ def committed_grid(profile: str = "full", dataset: str = "fmnist", **settings: A
     to a benchmark run is that run), then the schedule's check (:data:`SCHEDULE_CHECK`)."""
     out = dict(benchmark_configs(profile, dataset, **settings))
     seen = {run_folder(c) for c in out.values()}
-    check = make_config("ce", profile, dataset, seed=GRID_SEEDS[0], **{**settings, **SCHEDULE_CHECK})
     for name, make in CHAPTER_RUNS.items():
         for label, config in chapter_configs(make(), profile, dataset, GRID_SEEDS, **settings).items():
             folder = run_folder(config)
             if folder not in seen:
                 seen.add(folder)
                 out[f"{name}: {label}"] = config
+    check = make_config("ce", profile, dataset, seed=GRID_SEEDS[0], **{**settings, **SCHEDULE_CHECK})
     out["schedule check: ce on the balanced set seed 0"] = check
     return out
 
