@@ -51,15 +51,27 @@ def describe_device(device: torch.device) -> str:
 
 
 def cpu_model() -> str:
-    """The processor's model name (``/proc/cpuinfo`` on Linux, else :func:`platform.processor`):
-    CPU training is bit-for-bit repeatable on the same model and thread count, not across models."""
+    """The processor as CPU arithmetic sees it: its model name (``/proc/cpuinfo`` on Linux, else
+    :func:`platform.processor`), its family and model numbers where the name is masked (a virtual
+    machine's "AMD EPYC" covers several generations), and the vector instruction set torch's kernels
+    use (``torch.backends.cpu.get_cpu_capability()``: AVX2, AVX512, ...). CPU training is bit-for-bit
+    repeatable on the same processor, thread count and torch build, not across processors.
+
+    Returns:
+        For example ``"AMD EPYC (family 25, model 17; AVX512)"``.
+    """
+    name, numbers = platform.processor() or platform.machine(), ""
     try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                return line.split(":", 1)[1].strip()
+        first_core = Path("/proc/cpuinfo").read_text().split("\n\n")[0]
+        fields = {
+            key.strip(): value.strip() for key, _, value in (line.partition(":") for line in first_core.splitlines())
+        }
+        name = fields.get("model name", name)
+        if "cpu family" in fields and "model" in fields:
+            numbers = f"family {fields['cpu family']}, model {fields['model']}; "
     except OSError:
         pass
-    return platform.processor() or platform.machine()
+    return f"{name} ({numbers}{torch.backends.cpu.get_cpu_capability()})"
 
 
 def provenance(device: torch.device) -> dict[str, Any]:
