@@ -10,7 +10,7 @@ FMNIST_DIR := /usr/share/datasets/fashion-mnist
 PROFILE ?= full
 PYTEST_ARGS ?=
 
-.PHONY: setup data browser test book notebooks execute lint format clean device-check colab-chapters grid
+.PHONY: setup data browser test test-fast book notebooks execute lint format clean device-check colab-chapters grid
 
 $(STAMP): requirements.txt pyproject.toml
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -54,8 +54,15 @@ format: setup
 	$(VENV)/bin/ruff check --fix .
 	$(VENV)/bin/ruff format .
 
+# The whole suite, what CI runs; the 20 slowest tests are listed at the end.
 test: setup data browser lint
-	@$(PY) -m pytest $(PYTEST_ARGS); rc=$$?; \
+	@$(PY) -m pytest --durations=20 $(PYTEST_ARGS); rc=$$?; \
+	if [ $$rc -eq 5 ]; then echo "error: pytest collected no tests" >&2; exit 1; fi; exit $$rc
+
+# The edit-test loop: everything but the tests marked slow (the books, kernels, the Colab
+# rehearsal, real-data training), in about a minute. `make test` still runs them all.
+test-fast: setup data lint
+	@$(PY) -m pytest -m "not slow" --durations=10 $(PYTEST_ARGS); rc=$$?; \
 	if [ $$rc -eq 5 ]; then echo "error: pytest collected no tests" >&2; exit 1; fi; exit $$rc
 
 # Chapters are text notebooks (notebooks/NN_name.md, MyST); sync them with their .ipynb after an edit.

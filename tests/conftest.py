@@ -31,6 +31,15 @@ def real_fmnist_dir() -> Path:
     return where
 
 
+@pytest.fixture(scope="session", autouse=True)
+def _isolated_session_cache(tmp_path_factory):
+    """The same for what session fixtures (the books) build before any test's own folders exist."""
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setenv("IMBALANCED_CONTRASTIVE_DATA", str(tmp_path_factory.mktemp("session-cache")))
+        mp.setenv("IMBALANCED_CONTRASTIVE_RUNS", str(tmp_path_factory.mktemp("session-runs")))
+        yield
+
+
 @pytest.fixture(autouse=True)
 def _isolated_cache(tmp_path_factory, monkeypatch):
     """Point the user cache and the runs folder at empty folders so tests never read or fill a
@@ -55,3 +64,55 @@ def seconds_until(executed: dict, text: str) -> float:
             end = datetime.fromisoformat(cell["metadata"]["papermill"]["end_time"].rstrip("Z"))
             return (end - start).total_seconds()
     raise AssertionError(f"no cell printed {text!r}")
+
+
+# The books, each executed once per session (tests/books.py says which test reads which). Under
+# pytest-xdist every test that reads one carries its xdist_group, so one worker builds it; all of
+# them are slow (`make test-fast` skips them).
+BOOK_GROUPS = {"default_book": "default_book", "built_site": "default_book", "smoke_book": "smoke_book"}
+
+
+def pytest_collection_modifyitems(items):
+    for item in items:
+        groups = {BOOK_GROUPS[f] for f in getattr(item, "fixturenames", ()) if f in BOOK_GROUPS}
+        if len(groups) > 1:
+            raise pytest.UsageError(f"{item.nodeid} reads both books: split it (each is built on one worker)")
+        for group in groups:
+            item.add_marker(pytest.mark.xdist_group(group))
+            item.add_marker(pytest.mark.slow)  # a book costs minutes to build
+
+
+@pytest.fixture(scope="session")
+def default_book(tmp_path_factory, real_fmnist_dir) -> tuple[Path, list[Path]]:
+    """(checkout copy, executed notebooks) of the book a reader gets: see books.execute_default_book."""
+    from books import execute_default_book
+
+    root = tmp_path_factory.mktemp("default")
+    return root, execute_default_book(root)
+
+
+@pytest.fixture(scope="session")
+def smoke_book(tmp_path_factory, real_fmnist_dir) -> tuple[Path, list[Path]]:
+    """(checkout copy, executed notebooks) of the smoke book: see books.execute_smoke_book."""
+    from books import execute_smoke_book
+
+    root = tmp_path_factory.mktemp("smoke")
+    return root, execute_smoke_book(root)
+
+
+@pytest.fixture(scope="session")
+def built_site(default_book) -> tuple[Path, Path]:
+    """(checkout copy, HTML folder) of the site a reader gets: the default book, built strictly."""
+    from books import build_site
+
+    root, _ = default_book
+    return root, build_site(root)
+
+
+@pytest.fixture(scope="session")
+def fmnist_test_labels(real_fmnist_dir) -> np.ndarray:
+    """The real Fashion-MNIST test labels (10,000, in the files' order), read and checked once."""
+    from imbalanced_contrastive.data.fashion_mnist import load_fashion_mnist
+
+    _, test = load_fashion_mnist(real_fmnist_dir)
+    return test.labels.numpy()

@@ -5,8 +5,6 @@ half-built site."""
 from __future__ import annotations
 
 import base64
-import contextlib
-import io
 import json
 import os
 import re
@@ -16,8 +14,9 @@ from pathlib import Path
 import nbformat
 import papermill as pm
 import pytest
+from books import SMOKE_NOTEBOOKS
 from bs4 import BeautifulSoup
-from build_book import NOTEBOOKS, build_book, execute_notebooks
+from build_book import NOTEBOOKS, build_book
 from conftest import REPO
 
 from imbalanced_contrastive import REPOSITORY_URL
@@ -69,35 +68,6 @@ def test_colab_links_use_the_one_repository_url():
     assert f"url: {REPOSITORY_URL}" in (REPO / "book" / "_config.yml").read_text()
 
 
-@contextlib.contextmanager
-def _without_ci():
-    """`CI` unset, as a person runs `make book` (CI hides progress bars, which must stay out of the
-    pages in any environment); restored afterwards."""
-    ci = os.environ.pop("CI", None)
-    try:
-        yield
-    finally:
-        if ci is not None:
-            os.environ["CI"] = ci
-
-
-def _copy_checkout(root: Path) -> None:
-    shutil.copytree(REPO / "notebooks", root / "notebooks")
-    shutil.copytree(REPO / "book", root / "book", ignore=shutil.ignore_patterns("_build", "_generated"))
-    shutil.copytree(REPO / "results", root / "results")  # the committed records
-
-
-@pytest.fixture(scope="module")
-def default_book(tmp_path_factory, real_fmnist_dir):
-    """The book a reader gets, executed as `make book` executes it: the default (``full``) profile
-    on this CPU, with an empty runs folder and `CI` unset."""
-    root = tmp_path_factory.mktemp("default")
-    _copy_checkout(root)
-    with _without_ci():
-        executed = execute_notebooks(root=root)
-    return root, executed
-
-
 def _stream_text(notebook: Path) -> str:
     nb = nbformat.read(notebook, as_version=4)
     return "\n".join(
@@ -130,33 +100,12 @@ def test_the_default_book_trains_nothing_and_says_what_it_shows(default_book):
     assert "This run trained nothing" in json.dumps(json.loads((out / "03_acl_isic.ipynb").read_text())["cells"])
 
 
-@pytest.fixture(scope="module")
-def smoke_book(tmp_path_factory, real_fmnist_dir):
-    """The smoke book, executed as a person runs `make book`: with `CI` unset (CI hides progress
-    bars, which must stay out of the pages in any environment)."""
-    from data.test_other_sources import write_isic
-
-    root = tmp_path_factory.mktemp("repo")
-    _copy_checkout(root)
-    isic = root / "isic"
-    write_isic(isic, "Training", n_per_class=4)
-    write_isic(isic, "Validation", n_per_class=2)
-    terminal = io.StringIO()  # what `make book` prints, kept in <root>/build.log for the tests
-    try:  # the ISIC folder relative to the notebooks' working folder, as a reader would pass it
-        with _without_ci(), contextlib.redirect_stdout(terminal):
-            executed = execute_notebooks(
-                "smoke", root=root, notebook_parameters={"03_acl_isic.ipynb": {"data_dir": "../../isic"}}
-            )
-    finally:
-        (root / "build.log").write_text(terminal.getvalue())
-    return root, executed
-
-
 def test_smoke_notebooks_produce_records_and_figures(smoke_book):
     root, executed = smoke_book
     out = root / "book" / "_generated"
-    assert [p.name for p in executed] == NOTEBOOKS
-    for name, (folder, figures, _) in EXPECTED.items():
+    assert [p.name for p in executed] == SMOKE_NOTEBOOKS
+    for name in SMOKE_NOTEBOOKS:
+        folder, figures, _ = EXPECTED[name]
         for fig in figures:
             assert (out / "figures" / folder / fig).stat().st_size > 1000, f"{name}: {fig} missing"
         nb = json.loads((out / name).read_text())
@@ -245,14 +194,6 @@ def test_the_build_lists_each_notebooks_execution_time(smoke_book):
     assert f"**{total:,.0f} s**" in table
 
 
-@pytest.fixture(scope="module")
-def built_site(default_book):
-    """The site a reader gets: the default book, built strictly."""
-    root, _ = default_book
-    index = build_book(root)
-    return root, index.parent
-
-
 def test_strict_book_build(built_site):
     root, html = built_site
     assert (html / "index.html").is_file()
@@ -311,36 +252,54 @@ def test_rendered_pages_in_headless_chromium(built_site):
     assert "/book/_generated/" not in page
 
 
-@pytest.mark.parametrize(
-    "name, parameters, message",
-    [
-        ("00_data_tour.ipynb", {"profile": "fast"}, "profile must be one of"),
-        ("02_acl_fmnist.ipynb", {"epochs": -3}, "epochs must be an integer >= 1"),
-        ("02_acl_fmnist.ipynb", {"gammas": [-1.0]}, "gamma must be a finite number >= 0"),
-        ("03_acl_isic.ipynb", {"losses": ["supcontrast"]}, "method must be one of"),
-        ("06_benchmark.ipynb", {"methods": ["ce", "simclr"]}, "method must be one of"),
-    ],
-)
+WRONG_PARAMETERS = [
+    ("00_data_tour.ipynb", {"profile": "fast"}, "profile must be one of"),
+    ("02_acl_fmnist.ipynb", {"epochs": -3}, "epochs must be an integer >= 1"),
+    ("02_acl_fmnist.ipynb", {"gammas": [-1.0]}, "gamma must be a finite number >= 0"),
+    ("03_acl_isic.ipynb", {"losses": ["supcontrast"]}, "method must be one of"),
+    ("06_benchmark.ipynb", {"methods": ["ce", "simclr"]}, "method must be one of"),
+]
+
+
+@pytest.mark.parametrize("name, parameters, message", WRONG_PARAMETERS)
 def test_a_wrong_parameter_fails_in_the_first_cells(tmp_path, real_fmnist_dir, name, parameters, message):
-    out = tmp_path / "out.ipynb"
+    """The notebook's own cells, run in this process (tests/nbexec.py): the parameters cell and the
+    Colab install cell pass, the first cell after them fails with the named error, nothing trains."""
+    from nbexec import run_in_process
+
     runs = Path(os.environ["IMBALANCED_CONTRASTIVE_RUNS"])
+    smoke = {"profile": "smoke", "output_dir": str(tmp_path)}
+    control = run_in_process(REPO / "notebooks" / name, smoke, tmp_path, stop_after=2)
+    assert control.failed_cell is None, f"{name} fails with its defaults: {control.error!r}"
+    outcome = run_in_process(REPO / "notebooks" / name, {**smoke, **parameters}, tmp_path)
+    assert isinstance(outcome.error, ValueError) and message in str(outcome.error), repr(outcome.error)
+    # code cells: parameters, Colab install, then the first cell that checks them
+    assert outcome.failed_cell == 2, (
+        f"{name} failed in code cell {outcome.failed_cell}, not the first after the parameters"
+    )
+    assert not list(runs.rglob("record.json")) and not list(runs.rglob("checkpoint*")), (
+        "nothing may be trained before the parameters are checked"
+    )
+
+
+def test_a_wrong_parameter_stops_papermill_where_a_reader_sees_it(tmp_path, real_fmnist_dir):
+    """One of the cases above through papermill and a kernel, as `make book` runs a notebook: the
+    error reaches papermill's, in the first cell after the injected parameters."""
+    name, parameters, message = WRONG_PARAMETERS[0]
+    out = tmp_path / "out.ipynb"
     with pytest.raises(pm.PapermillExecutionError) as err:
         pm.execute_notebook(
             str(REPO / "notebooks" / name),
             str(out),
-            parameters={"profile": "smoke", "output_dir": str(tmp_path), **parameters},
+            parameters={"output_dir": str(tmp_path), **parameters},
             progress_bar=False,
             kernel_name="python3",
         )
     assert message in str(err.value)
-    nb = json.loads(out.read_text())
-    code = [c for c in nb["cells"] if c["cell_type"] == "code"]
+    code = [c for c in json.loads(out.read_text())["cells"] if c["cell_type"] == "code"]
     failed = [i for i, c in enumerate(code) if any(o.get("output_type") == "error" for o in c.get("outputs", []))]
     # code cells: parameters, injected parameters, Colab install, then the first cell that checks them
     assert failed == [3], f"{name} failed in code cell {failed}, not in the first cell after the parameters"
-    assert not list(runs.rglob("record.json")) and not list(runs.rglob("checkpoint*")), (
-        "nothing may be trained before the parameters are checked"
-    )
 
 
 def test_no_page_needs_a_horizontal_scroll_at_1280px(built_site, tmp_path):

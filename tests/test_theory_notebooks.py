@@ -7,7 +7,6 @@ from __future__ import annotations
 import re
 
 import nbformat
-import papermill as pm
 import pytest
 from conftest import REPO
 
@@ -25,16 +24,6 @@ TAMPERS = [
 ]
 
 FENCE = re.compile(r"^(?P<fence>`{3,}|:{3,})\{prf:(?P<kind>[a-z]+)\}")
-
-
-def execute(src, dst, output_dir):
-    pm.execute_notebook(
-        str(src),
-        str(dst),
-        parameters={"profile": "smoke", "output_dir": str(output_dir)},
-        kernel_name="python3",
-        progress_bar=False,
-    )
 
 
 def book_notebook(name):
@@ -74,26 +63,50 @@ def markdown(name):
 
 
 @pytest.mark.parametrize("name", sorted(THEORY))
-def test_theory_notebook_runs_and_writes_its_figures(name, tmp_path):
-    execute(REPO / "notebooks" / name, tmp_path / name, tmp_path)
+def test_theory_notebook_runs_and_writes_its_figures(name, default_book):
+    """Executed once, in the default book (the theory notebooks read no data and train nothing)."""
+    root, executed = default_book
+    out = root / "book" / "_generated"
+    assert name in [p.name for p in executed]
     folder, figures = THEORY[name]
     for fig in figures:
-        assert (tmp_path / "figures" / folder / fig).stat().st_size > 1000, fig
-    executed = nbformat.read(tmp_path / name, as_version=4)
-    assert any(o.get("output_type") == "display_data" for c in executed.cells for o in c.get("outputs", []))
+        assert (out / "figures" / folder / fig).stat().st_size > 1000, fig
+    notebook = nbformat.read(out / name, as_version=4)
+    assert any(o.get("output_type") == "display_data" for c in notebook.cells for o in c.get("outputs", []))
+    assert not [o for c in notebook.cells for o in c.get("outputs", []) if o.get("output_type") == "error"]
 
 
 @pytest.mark.parametrize("name,old,new", TAMPERS, ids=[f"{n[:2]}-{i}" for i, (n, _, _) in enumerate(TAMPERS)])
 def test_a_wrong_step_fails_the_notebook(name, old, new, tmp_path):
+    """The tampered notebook's cells run in this process (tests/nbexec.py), in the smoke profile:
+    the cell holding the tampered step fails its assertion, and every cell before it passes."""
+    from nbexec import run_in_process
+
     nb = nbformat.read(REPO / "notebooks" / name, as_version=4)
-    cells = [c for c in nb.cells if c.cell_type == "code" and old in c.source]
-    assert len(cells) == 1 and cells[0].source.count(old) == 1, f"snippet not unique in {name}: {old}"
-    cells[0].source = cells[0].source.replace(old, new)
-    tampered = tmp_path / f"tampered_{name}"
-    nbformat.write(nb, tampered)
-    with pytest.raises(pm.PapermillExecutionError) as err:
-        execute(tampered, tmp_path / f"out_{name}", tmp_path)
-    assert err.value.ename == "AssertionError"
+    code = [c for c in nb.cells if c.cell_type == "code"]
+    cells = [i for i, c in enumerate(code) if old in c.source]
+    assert len(cells) == 1 and code[cells[0]].source.count(old) == 1, f"snippet not unique in {name}: {old}"
+    code[cells[0]].source = code[cells[0]].source.replace(old, new)
+    outcome = run_in_process(nb, {"profile": "smoke", "output_dir": str(tmp_path)}, tmp_path)
+    assert outcome.failed_cell == cells[0], f"{name}: failed in code cell {outcome.failed_cell}, not {cells[0]}"
+    assert isinstance(outcome.error, AssertionError), repr(outcome.error)
+
+
+def test_the_untampered_steps_pass_in_process(tmp_path):
+    """The control of the tamper check: the same in-process run of each theory notebook, untampered,
+    passes every cell up to the last tampered one."""
+    from nbexec import run_in_process
+
+    for name in THEORY:
+        code = nbformat.read(REPO / "notebooks" / name, as_version=4)
+        last = max(
+            i
+            for i, c in enumerate(c for c in code.cells if c.cell_type == "code")
+            for n, old, _ in TAMPERS
+            if n == name and old in c.source
+        )
+        outcome = run_in_process(code, {"profile": "smoke", "output_dir": str(tmp_path)}, tmp_path, stop_after=last)
+        assert outcome.failed_cell is None, (name, outcome.failed_cell, outcome.error)
 
 
 def test_prf_statements_are_labelled_unique_and_referenced_labels_exist():
