@@ -66,20 +66,15 @@ def seconds_until(executed: dict, text: str) -> float:
     raise AssertionError(f"no cell printed {text!r}")
 
 
-# The books, each executed once per session (tests/books.py says which test reads which). Under
-# pytest-xdist every test that reads one carries its xdist_group, so one worker builds it; all of
-# them are slow (`make test-fast` skips them).
-BOOK_GROUPS = {"default_book": "default_book", "built_site": "default_book", "smoke_book": "smoke_book"}
+# The books, each executed once per session (tests/books.py says which test reads which); every
+# test that reads one is slow (`make test-fast` skips them).
+BOOKS = {"default_book", "smoke_book", "built_site"}
 
 
 def pytest_collection_modifyitems(items):
     for item in items:
-        groups = {BOOK_GROUPS[f] for f in getattr(item, "fixturenames", ()) if f in BOOK_GROUPS}
-        if len(groups) > 1:
-            raise pytest.UsageError(f"{item.nodeid} reads both books: split it (each is built on one worker)")
-        for group in groups:
-            item.add_marker(pytest.mark.xdist_group(group))
-            item.add_marker(pytest.mark.slow)  # a book costs minutes to build
+        if BOOKS & set(getattr(item, "fixturenames", ())):
+            item.add_marker(pytest.mark.slow)
 
 
 @pytest.fixture(scope="session")

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import importlib.util
 
+import pytest
 from conftest import REPO
 
 
@@ -19,6 +20,7 @@ def _quick_book():
     return _script("quick_book")
 
 
+@pytest.mark.slow
 def test_runs_are_profiled_phase_by_phase(real_fmnist_dir, tmp_path):
     quick_book = _quick_book()
     for method in ("ce", "cl"):
@@ -43,6 +45,7 @@ def test_the_runs_table_is_printed(real_fmnist_dir, capsys):
     assert "balanced acc %" in out and "few recall %" in out  # the summary over seeds
 
 
+@pytest.mark.slow
 def test_the_notebooks_command_is_timed(real_fmnist_dir, capsys):
     assert _quick_book().main(["--notebooks", "10_entropy_axioms.ipynb", "--profile", "smoke"]) == 0
     out = capsys.readouterr().out
@@ -50,6 +53,7 @@ def test_the_notebooks_command_is_timed(real_fmnist_dir, capsys):
     assert "papermill start-up of an empty notebook" in out and "total" in out
 
 
+@pytest.mark.slow
 def test_the_device_check_rehearses_on_the_cpu(real_fmnist_dir, tmp_path):
     """``benchmarks/device_check.py --dry-run``: the GPU session's one command, on the CPU."""
     import json

@@ -67,6 +67,7 @@ def test_results_table_leaves_out_a_corrupt_record(tmp_path):
 
 
 # 2. two processes sharing a runs folder
+@pytest.mark.slow
 def test_two_identical_cli_runs_at_once_share_one_intact_record(tmp_path, real_fmnist_dir):
     runs = tmp_path / "runs"
     cmd = [

@@ -282,6 +282,7 @@ def test_a_wrong_parameter_fails_in_the_first_cells(tmp_path, real_fmnist_dir, n
     )
 
 
+@pytest.mark.slow
 def test_a_wrong_parameter_stops_papermill_where_a_reader_sees_it(tmp_path, real_fmnist_dir):
     """One of the cases above through papermill and a kernel, as `make book` runs a notebook: the
     error reaches papermill's, in the first cell after the injected parameters."""
@@ -408,6 +409,7 @@ def test_tables_have_one_row_per_experiment(smoke_book):
     assert any(v in page for v in verdicts), "each difference gets a verdict and a corrected p-value"
 
 
+@pytest.mark.slow
 def test_the_book_builds_from_a_checkout_with_the_library_installed(tmp_path, real_fmnist_dir):
     """The book build is the repository's (tools/build_book.py), not the library's: it works from a
     checkout without src/, with the package installed, run from any folder."""

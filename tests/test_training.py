@@ -56,6 +56,7 @@ class Killed(Exception):
     pass
 
 
+@pytest.mark.slow
 def test_kill_and_resume_is_exact(splits, tmp_path):
     _, full = _run(splits, epochs=3, checkpoint_dir=tmp_path / "full")
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import itertools
 
+import pytest
 import torch
 import torch.nn.functional as F
 
@@ -120,6 +121,7 @@ def _random_case(g: torch.Generator):
     return BalancedSoftmaxLoss(counts), (logits, y), dtype
 
 
+@pytest.mark.slow
 def test_fuzz_every_loss_is_finite():
     """8,000 random cases over every loss family (with the grid above: more than 10,000 cases):
     values and gradients are finite for every valid input."""

@@ -49,6 +49,7 @@ def _ddp_worker(rank: int, world: int, init_file: str, out_dir: str, loss_name: 
         dist.destroy_process_group()
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("loss_name", ["supcon", "afcl"])
 def test_ddp_loss_and_gradients_equal_single_process(tmp_path, loss_name):
     mp.start_processes(
@@ -96,6 +97,7 @@ def _torchrun_like(rank: int, world: int, port: int, runs_root: str, data_env: s
             dist.destroy_process_group()
 
 
+@pytest.mark.slow
 def test_smoke_run_under_two_processes(tmp_path, real_fmnist_dir):
     from imbalanced_contrastive.records import RunRecord
     from imbalanced_contrastive.training import make_config
@@ -187,6 +189,7 @@ def _loop_worker(rank: int, world: int, init_file: str, out_dir: str) -> None:
         dist.destroy_process_group()
 
 
+@pytest.mark.slow
 def test_ddp_training_step_equals_the_single_process_global_batch(tmp_path):
     """Each rank's views are its slice of the single-process run's views (drawn for the global
     batch), and the DDP-averaged gradients equal the gradient of the global loss.
@@ -285,6 +288,7 @@ def _resume_worker(rank: int, world: int, init_file: str, ckpt_dir: str) -> None
         dist.destroy_process_group()
 
 
+@pytest.mark.slow
 def test_rank_zero_alone_moves_a_corrupt_checkpoint_aside(tmp_path):
     ckpt = tmp_path / "ckpt"
     ckpt.mkdir()
