@@ -89,3 +89,37 @@ def test_explorer_is_one_self_contained_document():
     doc = html.unescape(re.search(r'srcdoc="(.*?)"', page, re.S).group(1))
     assert "Bokeh" in doc and not re.search(r"<script[^>]+src=", doc), "Bokeh's JavaScript is inlined, no CDN"
     assert "run (loss)" in doc and "@image" in doc
+
+
+def test_umap_keeps_its_compiled_functions_for_the_next_kernel(monkeypatch):
+    """Each chapter's kernel is a new process: every numba function of umap-learn and pynndescent
+    must keep what it compiles on disk (viz._cache_umap_compilation), or each chapter compiles
+    them again (about 10 s a kernel on the 2-core machine)."""
+    import sys
+
+    import umap  # noqa: F401 - the modules whose functions are checked
+    from numba.core.registry import CPUDispatcher
+
+    from imbalanced_contrastive.viz import _cache_umap_compilation
+
+    _cache_umap_compilation()
+    modules = [m for n, m in list(sys.modules.items()) if m and n.split(".")[0] in ("umap", "pynndescent")]
+    functions = [
+        f for m in modules for f in vars(m).values() if isinstance(f, CPUDispatcher) and f.__module__ == m.__name__
+    ]
+    assert len(functions) > 100, f"only {len(functions)} numba functions found in umap-learn and pynndescent"
+    uncached = [f.__name__ for f in functions if type(f._cache).__name__ == "NullCache"]
+    assert not uncached, f"these compile afresh in every kernel: {uncached[:10]}"
+    assert _cache_umap_compilation() == 0, "a second call finds nothing left to enable"
+
+    import imbalanced_contrastive.viz as viz
+
+    class Asked(Exception):
+        pass
+
+    def asked():
+        raise Asked
+
+    monkeypatch.setattr(viz, "_cache_umap_compilation", asked)
+    with pytest.raises(Asked):  # every UMAP asks for it before it fits
+        viz.umap_embed(np.eye(8, dtype=np.float32), seed=123)
