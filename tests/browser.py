@@ -84,15 +84,65 @@ horizontal scroll or sticks out of it, and what each embedding explorer rendered
 ``<pre id="layout-report">``."""
 
 
-def layout_report(url: str, width: int = 1280, timeout_s: int = 120) -> dict:
-    """:data:`LAYOUT_PROBE`'s report for ``url`` (a page with the probe injected) at ``width`` px."""
+DRIVER = """<!DOCTYPE html>
+<html><head><meta charset="utf-8"><title>layout of every page</title></head>
+<body style="margin:0">
+<pre id="all-reports"></pre>
+<script>
+const pages = %(pages)s, width = %(width)d, reports = {};
+let next = 0;
+function open_next() {  // two pages at a time, each in a frame as wide as a reader's window
+  if (next >= pages.length) return;
+  const page = pages[next++], frame = document.createElement("iframe");
+  frame.style.cssText = `width:${width}px;height:1000px;border:0;display:block`;
+  frame.src = page;
+  document.body.appendChild(frame);
+  const poll = setInterval(() => {
+    const found = frame.contentDocument && frame.contentDocument.getElementById("layout-report");
+    if (!found) return;
+    clearInterval(poll);
+    reports[page] = JSON.parse(found.textContent);
+    frame.remove();
+    if (Object.keys(reports).length === pages.length) {
+      document.getElementById("all-reports").textContent = JSON.stringify(reports);
+    } else {
+      open_next();
+    }
+  }, 200);
+}
+open_next(); open_next();
+</script></body></html>
+"""
+"""One page that opens every page of a site in turn, in a frame of the reader's width, and collects
+their :data:`LAYOUT_PROBE` reports: one Chromium process for a whole site."""
+
+
+def layout_reports(base: str, site, pages: list[str], width: int = 1280, timeout_s: int = 300) -> dict[str, dict]:
+    """:data:`LAYOUT_PROBE`'s report of every page (paths relative to ``site``, each with the probe
+    injected), from one Chromium process.
+
+    Args:
+        base: the URL ``site`` is served at.
+        site: the served folder (the driver page is written into it).
+        pages: the pages' paths relative to ``site``.
+        width: the frame's width in CSS pixels, as a reader's window.
+    """
+    import html
     import json
     import re
+    from pathlib import Path
 
-    out = _dump_dom(url, [f"--window-size={width},1000", "--virtual-time-budget=30000"], timeout_s)
-    found = re.search(r'<pre id="layout-report">(.*?)</pre>', out.stdout, re.S)
+    driver = Path(site) / "_layout_driver.html"
+    driver.write_text(DRIVER % {"pages": json.dumps(pages), "width": width})
+    budget = 30000 * len(pages)  # virtual time: the probes' waits cost no real time
+    out = _dump_dom(
+        f"{base}/{driver.name}", [f"--window-size={width + 40},1100", f"--virtual-time-budget={budget}"], timeout_s
+    )
+    found = re.search(r'<pre id="all-reports">(.+?)</pre>', out.stdout, re.S)
     if not found:
-        raise RuntimeError(f"no layout report from {url} (exit {out.returncode}): {out.stderr[-1500:]}")
-    import html
-
-    return json.loads(html.unescape(found.group(1)))
+        raise RuntimeError(f"the layout driver reported nothing (exit {out.returncode}): {out.stderr[-1500:]}")
+    reports = json.loads(html.unescape(found.group(1)))
+    missing = sorted(set(pages) - set(reports))
+    if missing:
+        raise RuntimeError(f"no layout report from {missing}")
+    return reports

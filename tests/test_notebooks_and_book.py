@@ -307,7 +307,7 @@ def test_no_page_needs_a_horizontal_scroll_at_1280px(built_site, tmp_path):
     """Every page as a reader's browser shows it (headless Chromium, 1280 px): no table, code block,
     output or figure inside the article needs a horizontal scroll or sticks out of it; the
     explorer renders its plot and loads no script from the network."""
-    from browser import LAYOUT_PROBE, layout_report
+    from browser import LAYOUT_PROBE, layout_reports
     from localhttp import serve
 
     _, html = built_site
@@ -323,11 +323,12 @@ def test_no_page_needs_a_horizontal_scroll_at_1280px(built_site, tmp_path):
     for page in pages:
         page.write_text(page.read_text().replace("</body>", LAYOUT_PROBE + "</body>"))
     problems, explorers = [], {}
+    names = [page.relative_to(site).as_posix() for page in pages]
     with serve(site) as base:
-        for page in pages:
-            name = page.relative_to(site).as_posix()
-            report = layout_report(f"{base}/{name}")
-            assert report["width"] == 1280
+        reports = layout_reports(base, site, names)  # one Chromium process for every page
+        for name in names:
+            report = reports[name]
+            assert report["width"] == 1280, (name, report["width"])
             problems += [f"{name}: {p}" for p in report["problems"]]
             if report["explorers"]:
                 explorers[name] = report["explorers"]
