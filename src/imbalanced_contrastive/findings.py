@@ -189,7 +189,9 @@ def findings(
                     parts.append(f"above it: {_listing(above)}")
                 if below:
                     parts.append(f"below it: {_listing(below)}")
-                parts.append(f"within noise: {', '.join(c.label for c in within)}" if within else "none within noise")
+                parts.append(
+                    f"within noise: {', '.join(f'*{c.label}*' for c in within)}" if within else "none within noise"
+                )
                 lines.append(f"Against **{baseline}** on {name} ({len(mine)} tests): " + "; ".join(parts) + ".")
         named = [
             (family, pair)
