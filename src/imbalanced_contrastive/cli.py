@@ -124,6 +124,26 @@ def _cmd_data(args: argparse.Namespace) -> int:
     return 0
 
 
+def _cmd_audit(args: argparse.Namespace) -> int:
+    from pathlib import Path
+
+    from imbalanced_contrastive.audit import audit
+    from imbalanced_contrastive.committed import CHECKOUT_RESULTS
+
+    root = Path(args.results) if args.results else CHECKOUT_RESULTS
+    if not root.is_dir():
+        print(f"error: --results {root} is not a folder of records", file=sys.stderr)
+        return 2
+    repository = root.parent if (root.parent / ".git").exists() else None
+    problems = audit(root, repository)
+    for problem in problems:
+        print(problem)
+    n = len(list(root.rglob("record.json")))
+    looked_up = "their commits looked up in the history" if repository else "no git history here: commits not looked up"
+    print(f"audit: {n} records, {len(problems)} problem{'' if len(problems) == 1 else 's'} ({looked_up})")
+    return 1 if problems else 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="python -m imbalanced_contrastive",
@@ -222,6 +242,12 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--data-dir", default=None, help="directory tried first")
     p.add_argument("--download", action="store_true", help="download with torchvision if missing")
     p.set_defaults(func=_cmd_data)
+    p = sub.add_parser(
+        "audit",
+        help="recompute every committed record's metrics, trace it to its commit, check the manifest and the README",
+    )
+    p.add_argument("--results", default=None, help="the results folder (default: the checkout's results/)")
+    p.set_defaults(func=_cmd_audit)
     return parser
 
 

@@ -40,6 +40,20 @@ def classification_metrics(
         ``None`` for an empty group) when ``groups`` is given, and the ``confusion`` matrix as lists.
     """
     cm = confusion_matrix(preds.cpu(), labels.cpu(), num_classes)
+    members = None if groups is None else {g: groups.members(g) for g in GROUP_NAMES}
+    return metrics_from_confusion(cm, members)
+
+
+def metrics_from_confusion(confusion: torch.Tensor, members: dict[str, list[int]] | None = None) -> dict:
+    """The metrics of :func:`classification_metrics` from the confusion matrix alone (a record
+    keeps it, so anyone can recompute what the record states: ``python -m imbalanced_contrastive
+    audit``).
+
+    Args:
+        confusion: counts ``M[true, predicted]``, shape ``[C, C]``.
+        members: the classes of each group (``many``, ``medium``, ``few``), or ``None``.
+    """
+    cm = torch.as_tensor(confusion)
     per_class = per_class_accuracy(cm)
     present = [a for a in per_class if a is not None]
     out = {
@@ -48,9 +62,9 @@ def classification_metrics(
         "per_class": per_class,
         "confusion": cm.tolist(),
     }
-    if groups is not None:
+    if members is not None:
         for g in GROUP_NAMES:
-            accs = [per_class[c] for c in groups.members(g) if per_class[c] is not None]
+            accs = [per_class[c] for c in members.get(g, []) if per_class[c] is not None]
             out[g] = sum(accs) / len(accs) if accs else None
     return out
 
