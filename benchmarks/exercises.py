@@ -16,7 +16,6 @@ import argparse
 import json
 import re
 import tempfile
-import time
 from datetime import date
 from pathlib import Path
 
@@ -66,12 +65,10 @@ EXERCISES: dict[str, dict] = {
 def measure(name: str, spec: dict, seeds: list[int], profile: str, runs_root: Path) -> dict:
     """Train (or load) an exercise's runs over ``seeds`` and test each run against the first."""
     configs, labels = {}, {}
-    for run, settings in spec["runs"].items():
-        for seed in seeds:
-            config = make_config(spec["method"], profile, seed=seed, **settings)
-            configs[f"{run} seed {seed}"] = config
+    for run, per_seed in exercise_configs(name, profile, seeds).items():
+        for config in per_seed:
+            configs[f"{run} seed {config.seed}"] = config
             labels[config.cache_key()] = run
-    t0 = time.perf_counter()
     records = run_all(configs, runs_root=runs_root, progress=False)
     rows = []
     for run in spec["runs"]:  # one summary row per run of the exercise, named by the exercise
@@ -79,13 +76,15 @@ def measure(name: str, spec: dict, seeds: list[int], profile: str, runs_root: Pa
         rows.append({**row, "label": run})
     first = next(iter(spec["runs"]))
     tests = compare(rows, [(label, first) for label in spec["runs"] if label != first], ["balanced_accuracy", "few"])
+    made = {run: [r for r in records.values() if labels[r.config["cache_key"]] == run] for run in spec["runs"]}
     return {
         "chapter": spec["chapter"],
-        "seconds": round(time.perf_counter() - t0),
+        "seconds": round(sum(r.wall_time_s for r in records.values())),  # the records' training time
         "runs": {
             row["label"]: {
                 "seeds": row["seeds"],
                 **{f"{m}_{s}": row[f"{m}_{s}"] for m in ("balanced_accuracy", "few", "many") for s in ("mean", "std")},
+                "records": [record_provenance(r) for r in made[row["label"]]],
             }
             for row in rows
         },
@@ -103,6 +102,31 @@ def measure(name: str, spec: dict, seeds: list[int], profile: str, runs_root: Pa
     }
 
 
+def record_provenance(record) -> dict:
+    """What names one run behind an exercise: its seed and cache key (the current settings must
+    still give it, tests/test_benchmarks.py), the commit, release, device and date that made it,
+    and its training time."""
+    prov = record.provenance
+    return {
+        "seed": record.config["seed"],
+        "cache_key": record.config["cache_key"],
+        "commit": prov.get("git_commit"),
+        "release": prov.get("package_version"),
+        "device": prov.get("device"),
+        "date": prov.get("date"),
+        "seconds": round(record.wall_time_s, 1),
+    }
+
+
+def exercise_configs(name: str, profile: str, seeds: list[int]) -> dict[str, list]:
+    """The configs of exercise ``name``'s runs under the current settings, per run, by seed."""
+    spec = EXERCISES[name]
+    return {
+        run: [make_config(spec["method"], profile, seed=seed, **settings) for seed in seeds]
+        for run, settings in spec["runs"].items()
+    }
+
+
 NOTEBOOKS = Path(__file__).resolve().parents[1] / "notebooks"
 MARKER = re.compile(r"(<!-- exercise: (?P<name>[^>]+?) -->\n)(?P<body>.*?)(<!-- /exercise -->)", re.S)
 
@@ -113,7 +137,8 @@ def outcome(name: str, measured: dict) -> str:
     seeds = ", ".join(map(str, next(iter(ex["runs"].values()))["seeds"]))
     metric_names = {"balanced_accuracy": "balanced accuracy", "few": "minority (few) recall"}
     lines = [
-        f"Measured with `benchmarks/exercises.py` ({measured['profile']} profile, seeds {seeds}, commit "
+        f"Measured with `benchmarks/exercises.py` ({measured['profile']} profile, release {measured['release']}, "
+        f"seeds {seeds}, commit "
         f"{str(measured['commit'])[:7]}, {measured['device']}), each change against the chapter's run:",
         "",
     ]
