@@ -22,7 +22,7 @@ sys.path.insert(0, str(REPO / "benchmarks"))
 sys.path.insert(0, str(REPO / "tools"))
 
 from build_book import NOTEBOOKS  # noqa: E402
-from exercises import EXERCISES, MARKER, outcome  # noqa: E402
+from exercises import EXERCISES, MARKER, exercise_configs, outcome  # noqa: E402
 
 from notebooks import TRAINING_CHAPTERS  # noqa: E402
 
@@ -178,3 +178,29 @@ def test_one_noise_rule_in_every_place_that_states_it():
     assert "two standard deviations" not in (REPO / "book" / "reproducibility.md").read_text()
     bench = "\n".join(_markdown("06_benchmark"))
     assert "Holm" in bench and "0.05" in bench and "reshuffling" not in bench
+
+
+def test_the_runs_behind_the_exercises_are_what_the_current_settings_make():
+    """Each exercise names the records it was measured from (seed, cache key, commit, release,
+    device, training time); when the current settings no longer give those cache keys, its numbers
+    are stale, and the message names the command that remakes them."""
+    from imbalanced_contrastive import __version__
+
+    measured = json.loads(EXERCISES_JSON.read_text())
+    assert measured["release"] == __version__, (
+        f"benchmarks/exercises.json was measured with release {measured['release']}, the book is {__version__}: "
+        "run `python benchmarks/exercises.py` from a clean commit, then `--update-notebooks`"
+    )
+    for name, exercise in measured["exercises"].items():
+        assert exercise["seconds"] > 0, f"{name}: no training time"
+        for run, data in exercise["runs"].items():
+            records = data["records"]
+            assert [r["seed"] for r in records] == data["seeds"], (name, run)
+            current = exercise_configs(name, measured["profile"], data["seeds"])[run]
+            assert [c.cache_key() for c in current] == [r["cache_key"] for r in records], (
+                f"{name}, {run}: the current settings no longer make the runs its solution quotes; remake them "
+                "with `python benchmarks/exercises.py` (then `--update-notebooks`)"
+            )
+            for r in records:
+                assert re.fullmatch(r"[0-9a-f]{40}", str(r["commit"])), f"{name}, {run}: made from uncommitted code"
+                assert r["release"] and r["device"] and r["date"] and r["seconds"] > 0, (name, run, r)
