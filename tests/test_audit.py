@@ -44,22 +44,22 @@ def _edit(folder: Path, change) -> None:
 
 def test_a_metric_its_confusion_matrix_does_not_give_is_named(copy):
     _edit(copy, lambda d: d["metrics"].update(balanced_accuracy=d["metrics"]["balanced_accuracy"] + 1e-4))
-    problems = record_problems(copy, REPO)
+    problems = record_problems(RunRecord.load(copy), RECORD, REPO)
     assert len(problems) == 1 and "balanced_accuracy is" in problems[0] and "its confusion matrix gives" in problems[0]
 
 
 def test_a_commit_outside_the_history_or_younger_than_the_record_is_named(copy):
     _edit(copy, lambda d: d["provenance"].update(git_commit="0" * 40))
-    assert any("is not in this repository's history" in p for p in record_problems(copy, REPO))
+    assert any("is not in this repository's history" in p for p in record_problems(RunRecord.load(copy), RECORD, REPO))
     _edit(
         copy,
         lambda d: d["provenance"].update(
             git_commit=RunRecord.load(REPO / "results" / RECORD).provenance["git_commit"], date="2020-01-01T00:00:00Z"
         ),
     )
-    assert any("before its commit" in p for p in record_problems(copy, REPO))
+    assert any("before its commit" in p for p in record_problems(RunRecord.load(copy), RECORD, REPO))
     _edit(copy, lambda d: d["provenance"].update(git_commit="abc123-dirty"))
-    assert any("not made from a clean commit" in p for p in record_problems(copy, REPO))
+    assert any("not made from a clean commit" in p for p in record_problems(RunRecord.load(copy), RECORD, REPO))
 
 
 def test_a_file_whose_checksum_is_not_the_manifests_is_named(tmp_path):

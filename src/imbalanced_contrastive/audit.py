@@ -22,34 +22,29 @@ rounding only: the record's values are computed from that matrix)."""
 README = CHECKOUT_RESULTS.parent / "README.md"
 
 
-def record_problems(folder: Path, repository: Path | None = None) -> list[str]:
+def _same(stated: float | None, computed: float | None) -> bool:
+    if stated is None or computed is None:
+        return stated is computed
+    return math.isclose(stated, computed, rel_tol=0, abs_tol=TOLERANCE)
+
+
+def record_problems(record: RunRecord, name: str, repository: Path | None = None) -> list[str]:
     """What is wrong with one committed record: its metrics against its confusion matrix, its
     provenance (a clean commit that exists in ``repository``'s history and is not younger than the
     record), its embedding sample against its predictions' classes.
 
     Args:
-        folder: the record's folder (``record.json``, ``embeddings.npz``).
+        record: the loaded record.
+        name: how the problems name it (its folder under results/).
         repository: a git checkout to find the commits in (``None``: commits are not looked up).
     """
-    name = folder.as_posix()
-    try:
-        record = RunRecord.load(folder)
-    except Exception as error:  # a record that cannot be read is one problem, not a crash
-        return [f"{name}: cannot be read ({error})"]
     problems = []
     m = record.metrics
-    members = {g: list(c) for g, c in m.get("groups", {}).items()}
-    again = metrics_from_confusion(m["confusion"], members)
+    again = metrics_from_confusion(m["confusion"], {g: list(c) for g, c in m.get("groups", {}).items()})
     for key in ("accuracy", "balanced_accuracy", "many", "medium", "few"):
-        stated, computed = m.get(key), again.get(key)
-        if (stated is None) != (computed is None) or (
-            stated is not None and not math.isclose(stated, computed, rel_tol=0, abs_tol=TOLERANCE)
-        ):
-            problems.append(f"{name}: {key} is {stated}, its confusion matrix gives {computed}")
-    if any(
-        (a is None) != (b is None) or (a is not None and abs(a - b) > TOLERANCE)
-        for a, b in zip(m["per_class"], again["per_class"], strict=True)
-    ):
+        if not _same(m.get(key), again.get(key)):
+            problems.append(f"{name}: {key} is {m.get(key)}, its confusion matrix gives {again.get(key)}")
+    if not all(_same(a, b) for a, b in zip(m["per_class"], again["per_class"], strict=True)):
         problems.append(f"{name}: per_class differs from its confusion matrix")
     prov = record.provenance
     commit = str(prov.get("git_commit"))
@@ -125,18 +120,17 @@ def readme_problems(records: list[RunRecord], readme: Path = README) -> list[str
 def audit(root: Path | None = None, repository: Path | None = None) -> list[str]:
     """Every problem of the committed records under ``root`` (default the checkout's results/)."""
     root = root or CHECKOUT_RESULTS
-    folders = sorted(p.parent for p in root.rglob("record.json"))
-    problems = [p for f in folders for p in record_problems(f, repository)]
-    problems = [p.replace(root.as_posix() + "/", "") for p in problems]
-    problems += manifest_problems(root)
-    readable = []
-    for f in folders:
+    problems, records = [], []
+    for path in sorted(root.rglob("record.json")):
+        name = path.parent.relative_to(root).as_posix()
         try:
-            readable.append(RunRecord.load(f))
-        except Exception:  # already reported
+            record = RunRecord.load(path.parent)
+        except Exception as error:  # a record that cannot be read is one problem, not a crash
+            problems.append(f"{name}: cannot be read ({error})")
             continue
-    problems += readme_problems(readable)
-    return problems
+        records.append(record)
+        problems += record_problems(record, name, repository)
+    return problems + manifest_problems(root) + readme_problems(records)
 
 
 def _commit_date(repository: Path, commit: str) -> datetime.datetime | None:
